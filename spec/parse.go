@@ -1,11 +1,14 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -66,18 +69,17 @@ func Parse(file string, data []byte) (*Machine, error) {
 }
 
 // Decode parses a spec strictly (unknown keys, wrong types and duplicate keys
-// are errors) without checking that its names resolve: see Validate.
+// are errors). It checks that initial and final name declared states, since
+// only it knows where those names are written; every other name is resolved
+// by Validate.
 func Decode(file string, data []byte) (*Machine, error) {
 	d := &decoder{file: file}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, ErrorList{d.yamlError(err)}
+	root, err := d.document(data)
+	if err != nil {
+		return nil, ErrorList{err}
 	}
 	m := &Machine{File: file}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, ErrorList{{Pos: Pos{file, 1, 1}, Msg: "empty spec"}}
-	}
-	d.machine(m, doc.Content[0])
+	d.machine(m, root)
 	if len(d.errs) > 0 {
 		d.errs.Sort()
 		return nil, d.errs
@@ -90,6 +92,50 @@ type decoder struct {
 	errs ErrorList
 }
 
+// document returns the root node of the one YAML document in data.
+func (d *decoder) document(data []byte) (*yaml.Node, *Error) {
+	if i := invalidUTF8(data); i >= 0 {
+		return nil, &Error{Pos: d.offsetPos(data, i), Msg: "invalid UTF-8: a spec is UTF-8 text"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc, extra yaml.Node
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil, &Error{Pos: Pos{d.file, 1, 1}, Msg: "empty spec"}
+	} else if err != nil {
+		return nil, d.yamlError(err, data)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+		return nil, &Error{Pos: Pos{d.file, 1, 1}, Msg: "empty spec"}
+	}
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, &Error{Pos: d.pos(&extra), Msg: "a second YAML document: a spec is one document (remove the ---)"}
+	case !errors.Is(err, io.EOF):
+		return nil, d.yamlError(err, data)
+	}
+	return doc.Content[0], nil
+}
+
+// invalidUTF8 returns the offset of the first byte of data that is not valid
+// UTF-8, or -1. (YAML would also accept UTF-16 with a byte order mark.)
+func invalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// offsetPos returns the line and column (in runes) of a byte offset.
+func (d *decoder) offsetPos(data []byte, off int) Pos {
+	before := data[:off]
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return Pos{d.file, 1 + bytes.Count(before, []byte("\n")), 1 + utf8.RuneCount(before[start:])}
+}
+
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{d.file, n.Line, n.Column} }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -97,7 +143,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 }
 
 // yamlError turns a yaml syntax error ("yaml: line 3: ...") into a positioned Error.
-func (d *decoder) yamlError(err error) *Error {
+func (d *decoder) yamlError(err error, data []byte) *Error {
 	msg := err.Error()
 	line := 1
 	var te *yaml.TypeError
@@ -109,8 +155,43 @@ func (d *decoder) yamlError(err error) *Error {
 		if i := strings.Index(msg, ": "); i >= 0 {
 			msg = msg[i+2:]
 		}
+		if zeroBased(msg) {
+			line++
+		}
+		// An error at the end of the input may be numbered past its last line.
+		line = max(1, min(line, lineCount(data)))
 	}
 	return &Error{Pos: Pos{d.file, line, 1}, Msg: "syntax error: " + msg}
+}
+
+// lineCount returns the number of lines in data, counting line breaks as
+// YAML does: LF, CR, CR LF, NEL, LS and PS.
+func lineCount(data []byte) int {
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	return 1 + strings.Count(s, "\n") + strings.Count(s, "\r") +
+		strings.Count(s, "\u0085") + strings.Count(s, "\u2028") + strings.Count(s, "\u2029")
+}
+
+// zeroBased reports whether yaml.v3 numbered the line of this error from 0.
+// It numbers scanner errors from 1 but parser errors (the ones below, which
+// point at the start of the enclosing flow or block collection) from 0; the
+// error carries only the line, so the column is always reported as 1.
+func zeroBased(msg string) bool {
+	for _, p := range []string{
+		"did not find expected <",
+		"did not find expected key",
+		"did not find expected node content",
+		"did not find expected '-' indicator",
+		"did not find expected ',' or ",
+		"found duplicate %",
+		"found incompatible YAML document",
+		"found undefined tag handle",
+	} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // fields walks a mapping node, calling fn for each key, and reports keys not
@@ -138,11 +219,24 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string, fn func(key 
 }
 
 func (d *decoder) str(n *yaml.Node, what string) string {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+	s, _ := d.scalar(n, what)
+	return s
+}
+
+// scalar returns the text of a plain scalar. ok is false, and an error is
+// recorded, for anything else: a list, a mapping, null, or a scalar with a
+// YAML tag (an unquoted "!guard" is read by YAML as a tag, not as text).
+func (d *decoder) scalar(n *yaml.Node, what string) (s string, ok bool) {
+	switch {
+	case n.Kind != yaml.ScalarNode || n.Tag == "!!null":
 		d.errorf(n, "%s must be a string", what)
-		return ""
+		return "", false
+	case !strings.HasPrefix(n.Tag, "!!"):
+		d.errorf(n, "%s: YAML reads the unquoted %s as a tag, not text; write it in quotes, e.g. \"%s\"",
+			what, n.Tag, strings.TrimRight(n.Tag, ","))
+		return "", false
 	}
-	return n.Value
+	return n.Value, true
 }
 
 // strs accepts a scalar or a sequence of scalars.
@@ -154,7 +248,7 @@ func (d *decoder) strs(n *yaml.Node, what string) ([]string, []Pos) {
 		out := make([]string, 0, len(n.Content))
 		pos := make([]Pos, 0, len(n.Content))
 		for _, c := range n.Content {
-			if s := d.str(c, what+" entry"); s != "" {
+			if s, ok := d.scalar(c, what+" entry"); ok {
 				out = append(out, s)
 				pos = append(pos, d.pos(c))
 			}
@@ -167,6 +261,12 @@ func (d *decoder) strs(n *yaml.Node, what string) ([]string, []Pos) {
 
 func (d *decoder) machine(m *Machine, n *yaml.Node) {
 	m.Pos = d.pos(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "the spec must be a mapping of keys (machine, states, events, rules, ...)")
+		return
+	}
+	var initial, final *yaml.Node
+	statesOK := false
 	required := map[string]bool{"machine": false, "initial": false, "states": false, "events": false, "rules": false}
 	d.fields(n, "the spec", []string{"machine", "rfc", "initial", "final", "states", "events", "guards", "options", "actions", "rules"}, func(key string, k, v *yaml.Node) {
 		required[key] = true
@@ -176,10 +276,15 @@ func (d *decoder) machine(m *Machine, n *yaml.Node) {
 		case "rfc":
 			m.RFC = d.str(v, "rfc")
 		case "initial":
-			m.Initial = d.str(v, "initial")
+			if s, ok := d.scalar(v, "initial"); ok {
+				m.Initial, initial = s, v
+			}
 		case "final":
-			m.Final = d.str(v, "final")
+			if s, ok := d.scalar(v, "final"); ok {
+				m.Final, final = s, v
+			}
 		case "states":
+			statesOK = v.Kind == yaml.SequenceNode
 			d.states(m, v)
 		case "events":
 			d.events(m, v)
@@ -198,9 +303,22 @@ func (d *decoder) machine(m *Machine, n *yaml.Node) {
 			d.errorf(n, "missing required key %q", key)
 		}
 	}
-	if m.Final == "" {
+	if statesOK { // else the names cannot be checked
+		d.endpoint(m, initial, "initial", m.Initial)
+		d.endpoint(m, final, "final", m.Final)
+	}
+	if !required["final"] {
 		m.Final = m.Initial
 	}
+}
+
+// endpoint reports an initial or final state that is not declared. n is nil
+// if the key is absent or its value was already reported as malformed.
+func (d *decoder) endpoint(m *Machine, n *yaml.Node, what, name string) {
+	if n == nil || m.StateIndex(name) >= 0 {
+		return
+	}
+	d.errorf(n, "%s state %q is not a declared state%s", what, name, suggest(name, stateNames(m)))
 }
 
 func (d *decoder) states(m *Machine, n *yaml.Node) {
@@ -231,9 +349,11 @@ func (d *decoder) states(m *Machine, n *yaml.Node) {
 func (d *decoder) events(m *Machine, n *yaml.Node) {
 	d.fields(n, "events", nil, func(name string, k, v *yaml.Node) {
 		e := Event{Name: name, Pos: d.pos(k)}
+		hasKind := false
 		d.fields(v, "event "+name, []string{"kind", "doc"}, func(key string, _, v *yaml.Node) {
 			switch key {
 			case "kind":
+				hasKind = true
 				e.Kind = EventKind(d.str(v, "kind"))
 				switch e.Kind {
 				case UserEvent, SegmentEvent, TimerEvent:
@@ -244,7 +364,7 @@ func (d *decoder) events(m *Machine, n *yaml.Node) {
 				e.Doc = d.str(v, "doc")
 			}
 		})
-		if e.Kind == "" && v.Kind == yaml.MappingNode {
+		if !hasKind && v.Kind == yaml.MappingNode {
 			d.errorf(k, "event %s has no kind", name)
 		}
 		m.Events = append(m.Events, e)
@@ -304,7 +424,7 @@ func (d *decoder) rules(m *Machine, n *yaml.Node) {
 			case "path":
 				r.Path = d.str(v, "path")
 				if r.Path != "active" && r.Path != "passive" {
-					d.errorf(v, "rule %s: path %q is not active or passive", r.ID, r.Path)
+					d.errorf(v, "path %q is not active or passive", r.Path)
 				}
 			}
 		})
@@ -313,7 +433,7 @@ func (d *decoder) rules(m *Machine, n *yaml.Node) {
 		}
 		for _, key := range []string{"id", "from", "on", "do", "to", "rfc"} {
 			if !has[key] {
-				d.errorf(rn, "rule %s: missing required key %q", r.ID, key)
+				d.errorf(rn, "rule %s: missing required key %q", ruleName(&r), key)
 			}
 		}
 		m.Rules = append(m.Rules, r)

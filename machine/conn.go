@@ -1,0 +1,408 @@
+package machine
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// Errors a Conn reports to its application. The runtime maps them onto
+// net.Conn errors; tests compare with errors.Is.
+var (
+	ErrReset          = errors.New("connection reset by peer")
+	ErrRefused        = errors.New("connection refused")
+	ErrTimeout        = errors.New("connection timed out")
+	ErrClosing        = errors.New("connection closing")
+	ErrNotExist       = errors.New("connection does not exist")
+	ErrAborted        = errors.New("connection aborted")
+	ErrIllegalInState = errors.New("call not valid in this state")
+)
+
+// Tuple identifies a connection: RFC 9293 calls it the socket pair.
+type Tuple struct {
+	LocalAddr  netip.Addr
+	LocalPort  uint16
+	RemoteAddr netip.Addr
+	RemotePort uint16
+}
+
+// Observer is told of every transition a Conn takes, including the ones
+// that keep the state. It must not call back into the Conn.
+type Observer interface {
+	Transition(c *Conn, from State, ev Event, rule Rule, to State)
+}
+
+// StepFunc is the dispatcher's signature. Conns use Step unless a test
+// substitutes a mutated table.
+type StepFunc func(State, Event, Actions) (State, Rule)
+
+// Config is shared by every Conn of one stack. Zero fields take the defaults
+// in parentheses.
+type Config struct {
+	MSS           uint16        // our MSS, advertised on SYNs (1460)
+	RcvBuf        int           // receive buffer, bytes (256 KiB); the advertised window is its free space
+	SndBuf        int           // send buffer, bytes (256 KiB)
+	MSL           time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL (30 s)
+	InitialRTO    time.Duration // RTO before any RTT sample (1 s, RFC 6298 2.1)
+	MinRTO        time.Duration // lower bound on the RTO (200 ms)
+	MaxRTO        time.Duration // upper bound on the RTO (60 s)
+	Granularity   time.Duration // clock granularity G of RFC 6298 (1 ms)
+	UserTimeout   time.Duration // abort when data stays unacknowledged this long (5 min)
+	FinWait2      time.Duration // give up on a peer that never sends its FIN (60 s)
+	ChallengeACKs int           // challenge ACKs per connection per second (10, RFC 5961 7); negative: unlimited
+	RFC1337       bool          // ignore RST in TIME-WAIT
+	ISNKey        [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
+	Observer      Observer      // optional
+	Step          StepFunc      // optional; nil means Step
+}
+
+// The Conn API (implemented in conn.go / tcb*.go; this list is the contract
+// the simulator, the checker and tunnet code against):
+//
+//	func NewConn(cfg *Config, t Tuple) *Conn           // state CLOSED, no TCB yet
+//	func (c *Conn) Reset(cfg *Config, t Tuple)         // reuse a Conn (pools); same as NewConn
+//	func (c *Conn) State() State
+//	func (c *Conn) Tuple() Tuple
+//	func (c *Conn) Vars() Vars                         // RFC 9293 3.3.1 variables, for tests/observers
+//	// Application calls; each steps the machine with its user event.
+//	func (c *Conn) Listen(now time.Duration) error                     // open_passive
+//	func (c *Conn) Connect(now time.Duration) error                    // open_active
+//	func (c *Conn) Write(now time.Duration, p []byte) (int, error)     // send: copies what fits in the send buffer
+//	func (c *Conn) Read(now time.Duration, p []byte) (int, error)      // receive: io.EOF after the peer's FIN
+//	func (c *Conn) Close(now time.Duration) error                      // close (half-close: FIN after queued data)
+//	func (c *Conn) Abort(now time.Duration)                            // abort
+//	// Network and time.
+//	func (c *Conn) Classify(seg *Segment) Event                        // RFC 9293 3.10.7 order
+//	func (c *Conn) Input(now time.Duration, seg *Segment) Rule         // classify + Step
+//	func (c *Conn) Tick(now time.Duration)                             // fire due timers (rexmt, 2msl, user, fin-wait-2)
+//	func (c *Conn) NextDeadline() (time.Duration, bool)
+//	// Output: segments to send, in order. Payloads alias the send buffer and
+//	// stay valid until the next call into the Conn; the caller copies or
+//	// encodes them, then calls ClearOutbox.
+//	func (c *Conn) Outbox() []Segment
+//	func (c *Conn) ClearOutbox()
+//	// Status for the runtime's wakeups.
+//	func (c *Conn) Readable() int; Writable() int; PeerClosed() bool; Err() error
+//	func (c *Conn) SetAcceptIncarnation(ok bool)       // a listener exists: TIME-WAIT may take a new SYN (RFC 6191)
+//
+// Additions (tcb.go, key.go, isn.go):
+//
+//	func (c *Conn) Config() *Config
+//	func (c *Conn) CopyTo(dst *Conn)                   // deep copy for the checker; no allocation once dst is warm
+//	func (c *Conn) AppendKey(b []byte) []byte          // canonical state encoding (time left out)
+//	func ISN(key *[16]byte, t Tuple, now time.Duration) uint32 // RFC 9293 3.4.1 generator
+//	// and the Actions methods (guards and actions of the spec), which only Step should call.
+
+// Defaults of Config's zero fields.
+const (
+	DefaultMSS           = 1460
+	DefaultRcvBuf        = 256 << 10
+	DefaultSndBuf        = 256 << 10
+	DefaultMSL           = 30 * time.Second
+	DefaultInitialRTO    = time.Second
+	DefaultMinRTO        = 200 * time.Millisecond
+	DefaultMaxRTO        = 60 * time.Second
+	DefaultGranularity   = time.Millisecond
+	DefaultUserTimeout   = 5 * time.Minute
+	DefaultFinWait2      = 60 * time.Second
+	DefaultChallengeACKs = 10
+	// DefaultPeerMSS is the send MSS when the peer's SYN carries no MSS
+	// option (RFC 9293 3.7.1).
+	DefaultPeerMSS = 536
+	// maxBuf bounds RcvBuf and SndBuf so windows stay far inside the
+	// 2^31 sequence half-space.
+	maxBuf = 1 << 30
+)
+
+func orDur(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orBuf(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return min(v, maxBuf)
+}
+
+func (c *Config) mss() uint16 {
+	if c.MSS == 0 {
+		return DefaultMSS
+	}
+	return c.MSS
+}
+func (c *Config) rcvBuf() int                { return orBuf(c.RcvBuf, DefaultRcvBuf) }
+func (c *Config) sndBuf() int                { return orBuf(c.SndBuf, DefaultSndBuf) }
+func (c *Config) msl() time.Duration         { return orDur(c.MSL, DefaultMSL) }
+func (c *Config) initialRTO() time.Duration  { return orDur(c.InitialRTO, DefaultInitialRTO) }
+func (c *Config) minRTO() time.Duration      { return orDur(c.MinRTO, DefaultMinRTO) }
+func (c *Config) maxRTO() time.Duration      { return max(orDur(c.MaxRTO, DefaultMaxRTO), c.minRTO()) }
+func (c *Config) granularity() time.Duration { return orDur(c.Granularity, DefaultGranularity) }
+func (c *Config) userTimeout() time.Duration { return orDur(c.UserTimeout, DefaultUserTimeout) }
+func (c *Config) finWait2() time.Duration    { return orDur(c.FinWait2, DefaultFinWait2) }
+func (c *Config) challengeACKs() int {
+	if c.ChallengeACKs == 0 {
+		return DefaultChallengeACKs
+	}
+	return c.ChallengeACKs
+}
+
+// Conn is one TCP connection: its state, its TCB (RFC 9293 3.3.1) and its
+// buffers. It implements Actions, so the generated Step drives it; every
+// entry point (a user call, Input, Tick) sets the current event's context,
+// steps the machine, sends what became sendable, tells the Observer and
+// returns. A Conn does no I/O, reads no clock, starts no goroutine and takes
+// no lock: callers serialize calls per Conn.
+type Conn struct {
+	cfg   *Config
+	tuple Tuple
+	state State
+	err   error // what the application is told: ErrReset, ErrRefused, ...
+
+	acceptIncarnation bool // a listener exists (RFC 6191)
+
+	t   tcb  // the TCB proper; delete_tcb zeroes it
+	snd ring // unacknowledged and unsent data, from t.sndBufSeq
+	rcv ring // readable data, then room for out-of-order text
+
+	outbox []Segment
+
+	// The current event's context, valid during one entry point.
+	now        time.Duration
+	ev         Event
+	in         Segment  // the arriving segment (Input only)
+	seg        *Segment // &in during Input, else nil
+	view       segView  // seg trimmed to the window (synchronized states)
+	ubuf       []byte   // the user's buffer (Write, Read)
+	un         int      // bytes the user call moved
+	callErr    error    // the user call's error (err_closing, io.EOF)
+	ackPending bool     // an ACK must go out before the entry point returns
+}
+
+var _ Actions = (*Conn)(nil)
+
+// NewConn returns a CLOSED Conn with no TCB. cfg is shared, not copied; nil
+// means all defaults.
+func NewConn(cfg *Config, t Tuple) *Conn {
+	c := &Conn{}
+	c.Reset(cfg, t)
+	return c
+}
+
+// Reset makes c as NewConn(cfg, t) would, keeping its buffers' storage.
+func (c *Conn) Reset(cfg *Config, t Tuple) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	snd, rcv, out := c.snd, c.rcv, c.outbox
+	*c = Conn{cfg: cfg, tuple: t}
+	snd.empty()
+	rcv.empty()
+	c.snd, c.rcv = snd, rcv
+	if out == nil {
+		out = make([]Segment, 0, 4)
+	}
+	c.outbox = out[:0]
+}
+
+// State is the connection's state.
+func (c *Conn) State() State { return c.state }
+
+// Tuple is the connection's socket pair.
+func (c *Conn) Tuple() Tuple { return c.tuple }
+
+// Config is the Config the Conn runs with.
+func (c *Conn) Config() *Config { return c.cfg }
+
+// Err is the error the connection ended with (ErrReset, ErrRefused,
+// ErrTimeout), or nil.
+func (c *Conn) Err() error { return c.err }
+
+// SetAcceptIncarnation says whether a listener exists on the local port, so
+// that a SYN arriving in TIME-WAIT may open a new incarnation (RFC 6191).
+func (c *Conn) SetAcceptIncarnation(ok bool) { c.acceptIncarnation = ok }
+
+// Readable is the number of bytes Read can return now.
+func (c *Conn) Readable() int { return c.rcv.n }
+
+// Writable is the number of bytes Write can accept now: the free space of
+// the send buffer while SEND is allowed, else 0.
+func (c *Conn) Writable() int {
+	switch c.state {
+	case StateListen, StateSynSent, StateSynReceived, StateEstablished, StateCloseWait:
+		return c.cfg.sndBuf() - c.snd.n
+	}
+	return 0
+}
+
+// PeerClosed reports whether the peer's FIN has been accepted: once the
+// readable bytes are consumed, Read returns io.EOF.
+func (c *Conn) PeerClosed() bool { return c.t.finRcvd }
+
+// Outbox is the segments to send, oldest first. Their payloads alias the
+// send buffer: they stay valid until the next call into the Conn. The caller
+// copies or encodes them, then calls ClearOutbox.
+func (c *Conn) Outbox() []Segment { return c.outbox }
+
+// ClearOutbox empties the outbox, keeping its storage.
+func (c *Conn) ClearOutbox() {
+	clear(c.outbox)
+	c.outbox = c.outbox[:0]
+}
+
+// NextDeadline is the earliest armed timer's deadline; false when no timer
+// is armed (always so in CLOSED).
+func (c *Conn) NextDeadline() (time.Duration, bool) {
+	_, at, ok := c.t.next()
+	return at, ok
+}
+
+// Listen is a passive OPEN (open_passive).
+func (c *Conn) Listen(now time.Duration) error {
+	if c.state == StateClosed {
+		c.err = nil
+	}
+	_, err := c.call(now, EventOpenPassive, nil)
+	return err
+}
+
+// Connect is an active OPEN (open_active): it sends the SYN.
+func (c *Conn) Connect(now time.Duration) error {
+	if c.state == StateClosed {
+		c.err = nil
+	}
+	_, err := c.call(now, EventOpenActive, nil)
+	return err
+}
+
+// Write is SEND: it copies as much of p as fits in the send buffer and sends
+// what the peer's window allows. It returns the bytes copied, possibly fewer
+// than len(p) (even 0 when the buffer is full: wait for Writable).
+func (c *Conn) Write(now time.Duration, p []byte) (int, error) {
+	return c.call(now, EventSend, p)
+}
+
+// Read is RECEIVE: it copies readable bytes into p. It returns (0, nil) when
+// nothing is readable yet and (0, io.EOF) once the peer's FIN has been
+// consumed and no bytes remain.
+func (c *Conn) Read(now time.Duration, p []byte) (int, error) {
+	return c.call(now, EventReceive, p)
+}
+
+// Close is CLOSE: no more data will be sent; a FIN follows the queued data
+// (a half-close: Read still works until the peer's FIN).
+func (c *Conn) Close(now time.Duration) error {
+	_, err := c.call(now, EventClose, nil)
+	return err
+}
+
+// Abort is ABORT: the connection is dropped at once (with a RST when it was
+// synchronized).
+func (c *Conn) Abort(now time.Duration) {
+	c.call(now, EventAbort, nil)
+}
+
+// call runs a user event. A call no rule accepts fails with ErrNotExist in
+// CLOSED and ErrIllegalInState elsewhere.
+func (c *Conn) call(now time.Duration, ev Event, p []byte) (int, error) {
+	c.now, c.seg, c.ubuf, c.un, c.callErr = now, nil, p, 0, nil
+	rule := c.step(ev)
+	n, err := c.un, c.callErr
+	c.ubuf, c.callErr = nil, nil
+	if rule == RuleNone {
+		if c.state == StateClosed {
+			return 0, ErrNotExist
+		}
+		return 0, ErrIllegalInState
+	}
+	return n, err
+}
+
+// Input processes an arriving segment: Classify, then Step. It returns the
+// rule that handled it (RuleNone: none did and the segment was dropped).
+// seg is not retained.
+func (c *Conn) Input(now time.Duration, seg *Segment) Rule {
+	if seg == nil {
+		return RuleNone
+	}
+	// Work on a copy: keeping the caller's pointer would make every
+	// caller's Segment escape to the heap.
+	c.in = *seg
+	c.now, c.seg = now, &c.in
+	ev := c.classify(c.seg, &c.view)
+	rule := c.step(ev)
+	c.seg, c.in, c.view = nil, Segment{}, segView{}
+	return rule
+}
+
+// Tick fires every timer due at now (retransmission, 2*MSL, user timeout,
+// FIN-WAIT-2), earliest first, each through Step.
+func (c *Conn) Tick(now time.Duration) {
+	c.now, c.seg = now, nil
+	// Each firing re-arms only into the future, so this ends; the bound is
+	// a guard against a broken Config.Step.
+	for i := 0; i < 4*int(numTimers); i++ {
+		k, at, ok := c.t.next()
+		if !ok || at > now {
+			return
+		}
+		c.t.disarm(k)
+		c.step(timerEvents[k])
+	}
+}
+
+// step runs the dispatcher on ev, then sends what the event made sendable
+// and tells the observer.
+func (c *Conn) step(ev Event) Rule {
+	from := c.state
+	c.ev = ev
+	f := c.cfg.Step
+	if f == nil {
+		f = Step
+	}
+	to, rule := f(from, ev, c)
+	c.state = to
+	c.output()
+	if o := c.cfg.Observer; o != nil {
+		o.Transition(c, from, ev, rule, to)
+	}
+	return rule
+}
+
+// Vars are the RFC 9293 3.3.1 variables and a few more, for invariant
+// checks and observers.
+type Vars struct {
+	SndUna, SndNxt, SndWnd, SndWl1, SndWl2, ISS uint32
+	RcvNxt, RcvWnd, IRS                         uint32
+	MaxSndWnd                                   uint32        // MAX.SND.WND of RFC 5961
+	MSS                                         uint16        // effective send MSS
+	RTO                                         time.Duration // the RTO the next (re)transmission arms
+	Passive                                     bool          // the open was passive
+	FinSent, FinAcked, FinRcvd                  bool          // our FIN sent / acknowledged; the peer's accepted
+	FinSeq                                      uint32        // our FIN's sequence number, once queued
+	SynAcked                                    bool          // our SYN is acknowledged (SND.UNA > ISS)
+	SndQueued                                   int           // bytes in the send buffer (unacknowledged + unsent)
+	RcvQueued                                   int           // readable bytes
+	Backoff                                     int           // retransmission timeouts since the last RTT sample
+}
+
+// Vars returns the connection's variables. In CLOSED they are all zero.
+func (c *Conn) Vars() Vars {
+	t := &c.t
+	v := Vars{
+		SndUna: t.sndUna, SndNxt: t.sndNxt, SndWnd: t.sndWnd, SndWl1: t.sndWl1, SndWl2: t.sndWl2, ISS: t.iss,
+		RcvNxt: t.rcvNxt, IRS: t.irs, MaxSndWnd: t.maxSndWnd, MSS: t.sndMSS,
+		Passive: t.passive, FinSent: t.finSent, FinAcked: t.finAcked, FinRcvd: t.finRcvd, FinSeq: t.finSeq,
+		SynAcked: t.synAcked, SndQueued: c.snd.n, RcvQueued: c.rcv.n, Backoff: int(t.rto.backoff),
+	}
+	if c.state != StateClosed {
+		v.RTO = t.rto.current(c.cfg)
+		if t.irsValid {
+			v.RcvWnd = c.rcvWindow()
+		}
+	}
+	return v
+}

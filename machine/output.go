@@ -1,0 +1,284 @@
+package machine
+
+// The send side: forming segments, sending what the window allows,
+// retransmission, and the effect of ACKs on the retransmission queue.
+//
+// Sequence space of our side: ISS is the SYN; the send buffer holds the
+// data bytes from t.sndBufSeq (ISS+1 until acknowledged bytes are freed);
+// the FIN, once queued, is t.finSeq, right after the last data byte. The
+// retransmission queue is [SND.UNA, SND.NXT) of that space: nothing is
+// copied to retransmit, segments are cut from the buffer again.
+
+// emitRaw appends a segment with no window and no payload (RSTs).
+func (c *Conn) emitRaw(seq, ack uint32, flags Flags) {
+	c.outbox = append(c.outbox, Segment{Seq: seq, Ack: ack, Flags: flags})
+}
+
+// emit appends a segment of this connection carrying our receive window.
+// A segment with ACK satisfies a pending ACK.
+func (c *Conn) emit(seq, ack uint32, flags Flags, payload []byte) {
+	wnd := c.rcvWindow()
+	if flags&ACK != 0 {
+		c.t.rcvAdv = c.t.rcvNxt + wnd
+		c.ackPending = false
+	}
+	c.outbox = append(c.outbox, Segment{Seq: seq, Ack: ack, Flags: flags, Window: wnd, Payload: payload})
+}
+
+// maxSynWindow is the largest window a SYN can carry: its window field is
+// never scaled (RFC 7323 2.2).
+const maxSynWindow = 65535
+
+// emitSyn sends our SYN (or SYN+ACK) with the MSS option.
+func (c *Conn) emitSyn(ack bool) {
+	t := &c.t
+	wnd := min(c.rcvFree(), maxSynWindow)
+	seg := Segment{Seq: t.iss, Flags: SYN, Window: wnd, MSS: c.cfg.mss()}
+	if ack {
+		seg.Flags |= ACK
+		seg.Ack = t.rcvNxt
+		t.rcvAdv = t.rcvNxt + wnd
+		c.ackPending = false
+	}
+	c.outbox = append(c.outbox, seg)
+}
+
+// output runs when an event ends: it sends the data and FIN the windows
+// allow, keeps the retransmission timer in step with what is outstanding,
+// and sends a pending ACK if nothing else carried it.
+func (c *Conn) output() {
+	t := &c.t
+	switch c.state {
+	case StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck:
+		if t.synAcked {
+			for c.sendOne() {
+			}
+			if t.sndUna == t.sndNxt && c.unsent() && !t.isArmed(timerRexmt) {
+				// Held back by a zero window or by SWS avoidance: the
+				// retransmission timer doubles as the persist and
+				// override timer (RFC 9293 3.8.6.1, 3.8.6.2.1).
+				t.arm(timerRexmt, c.now+t.rto.current(c.cfg))
+			}
+		}
+	}
+	if c.ackPending {
+		c.ackPending = false
+		switch c.state {
+		case StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2,
+			StateCloseWait, StateClosing, StateLastAck, StateTimeWait:
+			c.emit(t.sndNxt, t.rcvNxt, ACK, nil)
+		}
+	}
+}
+
+// dataEnd is the sequence number after the last queued data byte.
+func (c *Conn) dataEnd() uint32 { return c.t.sndBufSeq + uint32(c.snd.n) }
+
+// unsent reports whether data or a FIN waits to be sent for the first time.
+func (c *Conn) unsent() bool {
+	t := &c.t
+	return SeqLT(t.sndNxt, c.dataEnd()) || (t.finQueued && !t.finSent)
+}
+
+// sendOne sends the next new segment if the peer's window and sender SWS
+// avoidance (RFC 9293 3.8.6.2.1, without Nagle) allow. It reports whether
+// it sent one.
+func (c *Conn) sendOne() bool {
+	t := &c.t
+	end := c.dataEnd()
+	if SeqLT(t.sndNxt, end) {
+		if int32(t.sndUna+t.sndWnd-t.sndNxt) <= 0 {
+			return false // no usable window: the persist timer probes
+		}
+		d := end - t.sndNxt                      // D: queued, unsent
+		usable := t.sndUna + t.sndWnd - t.sndNxt // U: usable window
+		mss := uint32(t.sndMSS)
+		n := min(d, usable, mss)
+		if n < mss && d > usable && n < t.maxSndWnd/2 {
+			return false // SWS: wait for a bigger window (or the override timer)
+		}
+		c.sendData(t.sndNxt, n, true)
+		return true
+	}
+	if t.finQueued && !t.finSent && t.sndNxt == end && c.finFits(end) {
+		c.sendFin()
+		return true
+	}
+	return false
+}
+
+// finFits reports whether a FIN at seq stays within SND.UNA + max(SND.WND, 1)
+// (invariant 3).
+func (c *Conn) finFits(seq uint32) bool {
+	t := &c.t
+	return SeqLEQ(seq+1, t.sndUna+max(t.sndWnd, 1))
+}
+
+// sendData sends up to n bytes from seq (fewer where the buffer wraps),
+// with the FIN when they end the data and it fits. fresh marks new data:
+// SND.NXT advances and the segment may be timed.
+func (c *Conn) sendData(seq, n uint32, fresh bool) {
+	t := &c.t
+	p := c.snd.slice(int(seq-t.sndBufSeq), int(n))
+	k := uint32(len(p))
+	flags := ACK
+	end := seq + k
+	if end == c.dataEnd() {
+		flags |= PSH
+		if t.finQueued && (t.finSent && t.finSeq == end || !t.finSent && fresh && c.finFits(end)) {
+			flags |= FIN
+		}
+	}
+	c.emit(seq, t.rcvNxt, flags, p)
+	if flags&FIN != 0 {
+		end++
+		t.finSent = true
+	}
+	if fresh {
+		if SeqGT(end, t.sndNxt) {
+			t.sndNxt = end
+		}
+		c.startTiming(end)
+	}
+	c.armSent()
+}
+
+// sendFin sends a bare FIN at SND.NXT.
+func (c *Conn) sendFin() {
+	t := &c.t
+	c.emit(t.finSeq, t.rcvNxt, FIN|ACK, nil)
+	if !t.finSent {
+		t.finSent = true
+		t.sndNxt = t.finSeq + 1
+		c.startTiming(t.sndNxt)
+	}
+	c.armSent()
+}
+
+// startTiming times the segment ending at end, unless one is being timed.
+func (c *Conn) startTiming(end uint32) {
+	t := &c.t
+	if !t.timing {
+		t.timing, t.rttSeq, t.rttStart = true, end, c.now
+	}
+}
+
+// armSent starts the retransmission timer (RFC 6298 5.1) and the user
+// timeout when something is outstanding and they are not running.
+func (c *Conn) armSent() {
+	t := &c.t
+	if t.sndUna == t.sndNxt {
+		return
+	}
+	if !t.isArmed(timerRexmt) {
+		t.arm(timerRexmt, c.now+t.rto.current(c.cfg))
+	}
+	if !t.isArmed(timerUser) {
+		t.arm(timerUser, c.now+c.cfg.userTimeout())
+	}
+}
+
+// retransmit is the retransmission timer's work.
+func (c *Conn) retransmit() {
+	t := &c.t
+	switch {
+	case t.sndUna != t.sndNxt:
+		c.resendHead()
+	case t.synAcked && SeqLT(t.sndNxt, c.dataEnd()):
+		// Nothing outstanding but data held back: probe a zero window
+		// with one byte, or override SWS avoidance.
+		n := min(c.dataEnd()-t.sndNxt, uint32(t.sndMSS))
+		if t.sndWnd == 0 {
+			n = 1
+		} else {
+			n = min(n, t.sndWnd)
+		}
+		c.sendData(t.sndNxt, n, true)
+	default:
+		return // nothing to do: the timer was stale
+	}
+	t.timing = false // Karn: no sample across a retransmission
+	t.rto.backOff()
+	t.inRecovery, t.recoverSeq = true, t.sndNxt
+	t.arm(timerRexmt, c.now+t.rto.current(c.cfg))
+}
+
+// resendHead sends the first unacknowledged segment again: SYN or SYN+ACK,
+// up to one MSS of data (no more than the peer's window, at least one
+// byte), or the FIN, with its original sequence number.
+func (c *Conn) resendHead() {
+	t := &c.t
+	if t.synSent && !t.synAcked {
+		t.synRexmitted = true
+		c.emitSyn(t.irsValid)
+		return
+	}
+	sentData := min(t.sndNxt, c.dataEnd()) - t.sndUna
+	if int32(sentData) > 0 {
+		n := min(sentData, uint32(t.sndMSS), max(t.sndWnd, 1))
+		c.sendData(t.sndUna, n, false)
+		return
+	}
+	if t.finSent && !t.finAcked {
+		c.sendFin()
+	}
+}
+
+// ackNew handles an ACK of new sequence space (SND.UNA < ack =< SND.NXT):
+// the SYN, data bytes and the FIN it covers leave the queue; an RTT sample
+// is taken; the timers restart or stop (RFC 6298 5.2, 5.3).
+func (c *Conn) ackNew(ack uint32) {
+	t := &c.t
+	acked := ack - t.sndUna
+	if t.synSent && !t.synAcked && acked > 0 {
+		t.synAcked = true
+		acked--
+	}
+	data := min(acked, uint32(c.snd.n))
+	c.snd.consume(int(data))
+	if c.snd.n == 0 {
+		c.snd.head = 0
+	}
+	t.sndBufSeq += data
+	if acked > data && t.finSent {
+		t.finAcked = true
+	}
+	t.sndUna = ack
+	t.dupAcks = 0
+	if t.timing && SeqGEQ(ack, t.rttSeq) {
+		t.timing = false
+		t.rto.sample(c.now-t.rttStart, c.cfg)
+	}
+	if t.sndUna == t.sndNxt {
+		t.disarm(timerRexmt)
+		t.disarm(timerUser)
+	} else {
+		t.arm(timerRexmt, c.now+t.rto.current(c.cfg))
+		t.arm(timerUser, c.now+c.cfg.userTimeout())
+	}
+	if t.finAcked && c.state == StateFinWait1 {
+		t.arm(timerFinWait2, c.now+c.cfg.finWait2())
+	}
+	if t.inRecovery {
+		if SeqLT(ack, t.recoverSeq) {
+			c.resendHead() // a partial ACK: the next hole (RFC 6582 style)
+		} else {
+			t.inRecovery = false
+		}
+	}
+}
+
+// dupAck counts duplicate ACKs (RFC 5681 2) and resends the head on the
+// third (fast retransmit).
+func (c *Conn) dupAck(s *Segment) {
+	t := &c.t
+	if t.sndUna == t.sndNxt || len(s.Payload) != 0 || s.Flags&(SYN|FIN) != 0 || s.Window != t.sndWnd {
+		t.dupAcks = 0
+		return
+	}
+	t.dupAcks++
+	if t.dupAcks == 3 {
+		c.resendHead()
+		t.inRecovery, t.recoverSeq = true, t.sndNxt
+	}
+}

@@ -1,0 +1,144 @@
+package machine
+
+import "io"
+
+// The receive side: the window, in-order text, reassembly of out-of-order
+// text, and delivery to the application.
+//
+// The receive ring holds the readable bytes (RCV.USER of RFC 9293 3.8.6.2.2)
+// from its head; the byte with sequence number RCV.NXT+k is stored k bytes
+// after them, so out-of-order text sits at its final place and becomes
+// readable by advancing RCV.NXT over it, without copying.
+
+// rcvFree is the receive buffer's free space.
+func (c *Conn) rcvFree() uint32 { return uint32(max(c.cfg.rcvBuf()-c.rcv.n, 0)) }
+
+// rcvWindow is RCV.WND: the free space, except that the right edge
+// RCV.NXT+RCV.WND only moves right, and only by at least
+// min(RcvBuf/2, MSS) at a time (receiver SWS avoidance, RFC 9293
+// 3.8.6.2.2). It is the window advertised, and the one the acceptability
+// test and trimming use.
+func (c *Conn) rcvWindow() uint32 {
+	t := &c.t
+	free := c.rcvFree()
+	var old uint32 // what is left of the window last advertised
+	if SeqGT(t.rcvAdv, t.rcvNxt) {
+		old = t.rcvAdv - t.rcvNxt
+	}
+	if old >= free {
+		return free
+	}
+	if free-old >= min(uint32(c.cfg.rcvBuf()/2), uint32(c.cfg.mss())) {
+		return free
+	}
+	return old
+}
+
+// oooExtent is how far past RCV.NXT held out-of-order text reaches.
+func (c *Conn) oooExtent() int {
+	t := &c.t
+	if t.nOOO == 0 {
+		return 0
+	}
+	return int(t.ooo[t.nOOO-1].end - t.rcvNxt)
+}
+
+// acceptText implements accept_text on the current segment's trimmed view.
+func (c *Conn) acceptText() {
+	t, v := &c.t, &c.view
+	if v.fin && !v.finInOrder {
+		// An out-of-order FIN: it becomes in order once the text
+		// before it arrives (Classify looks for that).
+		if !t.finPending {
+			t.finPending, t.finPendSeq = true, v.seq+uint32(len(v.payload))
+		}
+		c.ackPending = true
+	}
+	n := len(v.payload)
+	if n == 0 {
+		return
+	}
+	c.ackPending = true
+	off := int(v.seq - t.rcvNxt) // >= 0: the view starts at or after RCV.NXT
+	keep := c.rcv.n + c.oooExtent()
+	want := max(c.rcv.n+off+n, keep)
+	c.rcv.reserve(want, keep, max(c.cfg.rcvBuf(), want))
+	c.rcv.write(c.rcv.n+off, v.payload)
+	if off == 0 {
+		c.rcv.n += n
+		t.rcvNxt += uint32(n)
+		c.joinOOO()
+		return
+	}
+	c.holdOOO(v.seq, v.seq+uint32(n))
+}
+
+// joinOOO advances RCV.NXT over held text that is now in order.
+func (c *Conn) joinOOO() {
+	t := &c.t
+	drop := 0
+	for drop < t.nOOO && SeqLEQ(t.ooo[drop].start, t.rcvNxt) {
+		if r := t.ooo[drop]; SeqGT(r.end, t.rcvNxt) {
+			c.rcv.n += int(r.end - t.rcvNxt)
+			t.rcvNxt = r.end
+		}
+		drop++
+	}
+	if drop > 0 {
+		copy(t.ooo[:], t.ooo[drop:t.nOOO])
+		t.nOOO -= drop
+	}
+}
+
+// holdOOO records [s, e) as held, merging it with ranges it overlaps or
+// touches. With every range in use, text needing a new one is dropped.
+func (c *Conn) holdOOO(s, e uint32) {
+	t := &c.t
+	i := 0
+	for i < t.nOOO && SeqLT(t.ooo[i].end, s) {
+		i++
+	}
+	j := i
+	for j < t.nOOO && SeqLEQ(t.ooo[j].start, e) {
+		if SeqLT(t.ooo[j].start, s) {
+			s = t.ooo[j].start
+		}
+		if SeqGT(t.ooo[j].end, e) {
+			e = t.ooo[j].end
+		}
+		j++
+	}
+	switch {
+	case i == j: // a new range before ooo[i]
+		if t.nOOO == maxOOO {
+			return
+		}
+		copy(t.ooo[i+1:t.nOOO+1], t.ooo[i:t.nOOO])
+		t.nOOO++
+	case j > i+1: // ooo[i:j] merge into one
+		copy(t.ooo[i+1:], t.ooo[j:t.nOOO])
+		t.nOOO -= j - i - 1
+	}
+	t.ooo[i] = seqRange{s, e}
+}
+
+// deliver implements the deliver action.
+func (c *Conn) deliver() {
+	t, p := &c.t, c.ubuf
+	k := min(len(p), c.rcv.n)
+	if k == 0 {
+		if len(p) > 0 && t.finRcvd {
+			c.callErr = io.EOF
+		}
+		return
+	}
+	c.rcv.read(0, p[:k])
+	c.rcv.consume(k)
+	if c.rcv.n == 0 && t.nOOO == 0 {
+		c.rcv.head = 0
+	}
+	c.un = k
+	if t.irsValid && !t.finRcvd && t.rcvNxt+c.rcvWindow() != t.rcvAdv {
+		c.ackPending = true // a window update (RFC 9293 3.8.6.2.2)
+	}
+}

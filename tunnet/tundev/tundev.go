@@ -1,0 +1,150 @@
+package tundev
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.zx2c4.com/wireguard/tun"
+)
+
+// Headroom is the write offset to reserve in front of every packet passed
+// to WriteBatch: at least the 10-byte virtio-net header, rounded up.
+const Headroom = 16
+
+// Device is an open TUN device. ReadBatch and WriteBatch may be called from
+// different goroutines; each serializes with itself.
+type Device struct {
+	dev     tun.Device
+	name    string
+	mtu     int
+	index   int
+	drained chan struct{} // closed once the event channel is drained
+}
+
+// Open creates (or attaches to) the TUN device name with the given MTU.
+// The device starts down and without addresses; see SetUp and AddAddr.
+// An empty name lets the kernel pick one (tun0, tun1, ...).
+func Open(name string, mtu int) (*Device, error) {
+	if len(name) >= 16 {
+		return nil, fmt.Errorf("tundev: device name %q longer than 15 bytes", name)
+	}
+	if mtu < 68 || mtu > 65535 {
+		return nil, fmt.Errorf("tundev: MTU %d outside [68, 65535]", mtu)
+	}
+	if name == "" {
+		name = "tun%d"
+	}
+	dev, err := tun.CreateTUN(name, mtu)
+	if err != nil {
+		return nil, fmt.Errorf("tundev: creating TUN %q: %w", name, err)
+	}
+	d := &Device{dev: dev, mtu: mtu, drained: make(chan struct{})}
+	// The wireguard device reports link events on a small channel and
+	// blocks its monitor goroutines when nobody reads it: drain it until
+	// Close closes it.
+	go func() {
+		defer close(d.drained)
+		for range dev.Events() {
+		}
+	}()
+	if d.name, err = dev.Name(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("tundev: name of new TUN: %w", err)
+	}
+	ifi, err := net.InterfaceByName(d.name)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("tundev: index of %s: %w", d.name, err)
+	}
+	d.index = ifi.Index
+	return d, nil
+}
+
+// Name is the kernel's name for the device.
+func (d *Device) Name() string { return d.name }
+
+// MTU is the MTU the device was opened with.
+func (d *Device) MTU() int { return d.mtu }
+
+// Index is the kernel's interface index.
+func (d *Device) Index() int { return d.index }
+
+// BatchSize is the most packets one ReadBatch returns or one WriteBatch
+// should carry; pass this many buffers to ReadBatch.
+func (d *Device) BatchSize() int { return d.dev.BatchSize() }
+
+// Offloads reports whether the device runs with IFF_VNET_HDR and TCP
+// segmentation offloads (see the package documentation).
+func (d *Device) Offloads() bool { return d.dev.BatchSize() > 1 }
+
+// SetUp brings the link up.
+func (d *Device) SetUp() error {
+	if err := linkUp(d.index); err != nil {
+		return fmt.Errorf("tundev: setting %s up: %w", d.name, err)
+	}
+	return nil
+}
+
+// AddAddr adds an IPv4 or IPv6 address with its prefix length (for example
+// 10.99.0.1/24 or fd00:99::1/64) to the device; the prefix route comes with
+// it. IPv6 addresses skip duplicate address detection.
+func (d *Device) AddAddr(prefix netip.Prefix) error {
+	if !prefix.IsValid() {
+		return fmt.Errorf("tundev: adding address to %s: invalid prefix %v", d.name, prefix)
+	}
+	if prefix.Addr().Is4In6() || prefix.Addr().Zone() != "" {
+		return fmt.Errorf("tundev: adding address to %s: %v: want a plain IPv4 or IPv6 address", d.name, prefix)
+	}
+	if err := addAddr(d.index, prefix); err != nil {
+		return fmt.Errorf("tundev: adding %v to %s: %w", prefix, d.name, err)
+	}
+	return nil
+}
+
+// ReadBatch reads one or more packets: packet i lands at
+// bufs[i][offset:offset+sizes[i]]. It returns the number of packets.
+// len(sizes) must be >= len(bufs); see the package documentation for sizes.
+// Errors wrap the underlying one (os.ErrDeadlineExceeded, os.ErrClosed,
+// tun.ErrTooManySegments).
+func (d *Device) ReadBatch(bufs [][]byte, sizes []int, offset int) (int, error) {
+	n, err := d.dev.Read(bufs, sizes, offset)
+	if err != nil {
+		return n, fmt.Errorf("tundev: reading from %s: %w", d.name, err)
+	}
+	return n, nil
+}
+
+// WriteBatch writes the packets bufs[i][offset:]. With offloads on, offset
+// must be at least the 10-byte virtio-net header: reserve Headroom. It may
+// modify bufs (see the package documentation). On error some of the packets
+// may have been written.
+func (d *Device) WriteBatch(bufs [][]byte, offset int) error {
+	// The wireguard device's count is in bytes, not packets: hide it.
+	if _, err := d.dev.Write(bufs, offset); err != nil {
+		return fmt.Errorf("tundev: writing %d packets to %s: %w", len(bufs), d.name, err)
+	}
+	return nil
+}
+
+// SetReadDeadline makes a blocked or future ReadBatch return
+// os.ErrDeadlineExceeded at t; the zero time means no deadline.
+func (d *Device) SetReadDeadline(t time.Time) error {
+	return d.dev.File().SetReadDeadline(t)
+}
+
+// Tun is the underlying wireguard device, for callers that need more than
+// this wrapper offers (its File, raw events). Do not Close it directly.
+func (d *Device) Tun() tun.Device { return d.dev }
+
+// Close closes the device; the kernel removes the interface, its addresses
+// and routes. A blocked ReadBatch returns an error.
+func (d *Device) Close() error {
+	err := d.dev.Close()
+	<-d.drained
+	if err != nil {
+		return fmt.Errorf("tundev: closing %s: %w", d.name, err)
+	}
+	return nil
+}

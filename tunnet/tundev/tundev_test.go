@@ -1,0 +1,276 @@
+package tundev
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/internal/netns"
+)
+
+func TestMain(m *testing.M) { os.Exit(netns.RunTests(m)) }
+
+var (
+	local4  = netip.MustParsePrefix("10.99.0.1/24")
+	local6  = netip.MustParsePrefix("fd00:99::1/64")
+	remote4 = netip.MustParseAddr("10.99.0.2")
+	remote6 = netip.MustParseAddr("fd00:99::2")
+)
+
+// requireTUN skips unless the test runs in a fresh namespace with a TUN driver.
+func requireTUN(t *testing.T) {
+	t.Helper()
+	netns.Require(t)
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skipf("needs the TUN driver: %v", err)
+	}
+}
+
+// openConfigured opens tcpfsm0 with both addresses, up.
+func openConfigured(t *testing.T) *Device {
+	t.Helper()
+	d, err := Open("tcpfsm0", 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	for _, p := range []netip.Prefix{local4, local6} {
+		if err := d.AddAddr(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.SetUp(); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// reader reads packets from d until match accepts one or the deadline passes.
+func readUntil(t *testing.T, d *Device, what string, match func(pkt []byte) bool) []byte {
+	t.Helper()
+	if err := d.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	bufs := make([][]byte, d.BatchSize())
+	for i := range bufs {
+		bufs[i] = make([]byte, d.MTU())
+	}
+	sizes := make([]int, len(bufs))
+	for {
+		n, err := d.ReadBatch(bufs, sizes, 0)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		for i := range n {
+			if pkt := bufs[i][:sizes[i]]; match(pkt) {
+				return bytes.Clone(pkt)
+			}
+		}
+	}
+}
+
+func TestDeviceConfig(t *testing.T) {
+	requireTUN(t)
+	d := openConfigured(t)
+	if d.Name() != "tcpfsm0" || d.MTU() != 1500 || d.Index() <= 0 {
+		t.Fatalf("name %q mtu %d index %d", d.Name(), d.MTU(), d.Index())
+	}
+	if !d.Offloads() || d.BatchSize() < 2 {
+		t.Errorf("offloads %v batch %d: want IFF_VNET_HDR offloads on this kernel", d.Offloads(), d.BatchSize())
+	}
+	ifi, err := net.InterfaceByName("tcpfsm0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ifi.Flags&net.FlagUp == 0 || ifi.MTU != 1500 {
+		t.Errorf("kernel sees flags %v mtu %d", ifi.Flags, ifi.MTU)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		seen[a.String()] = true
+	}
+	for _, p := range []netip.Prefix{local4, local6} {
+		if !seen[p.String()] {
+			t.Errorf("address %v missing; kernel has %v", p, addrs)
+		}
+	}
+	// The same address twice is an error naming it.
+	if err := d.AddAddr(local4); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("adding %v twice: %v, want EEXIST", local4, err)
+	}
+	if err := d.AddAddr(netip.Prefix{}); err == nil {
+		t.Error("adding an invalid prefix succeeded")
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.InterfaceByName("tcpfsm0"); err == nil {
+		t.Error("interface still exists after Close")
+	}
+}
+
+func TestOpenBadArgs(t *testing.T) {
+	if _, err := Open("a-name-longer-than-15", 1500); err == nil {
+		t.Error("long name accepted")
+	}
+	if _, err := Open("x", 10); err == nil {
+		t.Error("MTU 10 accepted")
+	}
+}
+
+// TestKernelSYN: the kernel's connect() to a host behind the TUN sends a SYN
+// into the TUN, which ReadBatch must return.
+func TestKernelSYN(t *testing.T) {
+	requireTUN(t)
+	d := openConfigured(t)
+	for _, dst := range []netip.Addr{remote4, remote6} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			var dialer net.Dialer
+			c, err := dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(dst, 80).String())
+			if err == nil {
+				c.Close()
+			}
+		})
+		syn := readUntil(t, d, "SYN to "+dst.String(), func(p []byte) bool {
+			ip, proto, tcp := parseIP(p)
+			return ip == dst && proto == 6 && len(tcp) >= 20 &&
+				binary.BigEndian.Uint16(tcp[2:]) == 80 && tcp[13]&0x02 != 0
+		})
+		cancel()
+		wg.Wait()
+		wantVersion := byte(4)
+		if dst.Is6() {
+			wantVersion = 6
+		}
+		if syn[0]>>4 != wantVersion {
+			t.Errorf("SYN to %v has IP version %d", dst, syn[0]>>4)
+		}
+	}
+}
+
+// TestWriteEcho writes an ICMP echo request from the remote address into the
+// TUN; the kernel answers with an echo reply, read back from the TUN.
+func TestWriteEcho(t *testing.T) {
+	requireTUN(t)
+	d := openConfigured(t)
+	for _, tc := range []struct {
+		src, dst  netip.Addr
+		req, repl byte
+		proto     byte
+	}{
+		{remote4, local4.Addr(), 8, 0, 1},
+		{remote6, local6.Addr(), 128, 129, 58},
+	} {
+		const id, seq = 0x4242, 7
+		pkt := echoRequest(tc.src, tc.dst, id, seq)
+		buf := make([]byte, Headroom+len(pkt))
+		copy(buf[Headroom:], pkt)
+		if err := d.WriteBatch([][]byte{buf}, Headroom); err != nil {
+			t.Fatalf("writing echo request to %v: %v", tc.dst, err)
+		}
+		readUntil(t, d, "echo reply from "+tc.dst.String(), func(p []byte) bool {
+			ip, proto, icmp := parseIP(p)
+			return ip == tc.src && proto == tc.proto && len(icmp) >= 8 && icmp[0] == tc.repl &&
+				binary.BigEndian.Uint16(icmp[4:]) == id && binary.BigEndian.Uint16(icmp[6:]) == seq
+		})
+	}
+}
+
+// TestCloseUnblocksRead: Close makes a blocked ReadBatch return.
+func TestCloseUnblocksRead(t *testing.T) {
+	requireTUN(t)
+	d, err := Open("", 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		bufs := [][]byte{make([]byte, 1500)}
+		_, err := d.ReadBatch(bufs, make([]int, 1), 0)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("ReadBatch after Close returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadBatch still blocked 5s after Close")
+	}
+}
+
+// parseIP returns the destination, the transport protocol and the
+// transport bytes of a v4 or v6 packet (no extension headers).
+func parseIP(p []byte) (dst netip.Addr, proto byte, rest []byte) {
+	switch {
+	case len(p) >= 20 && p[0]>>4 == 4:
+		ihl := int(p[0]&0xf) * 4
+		if ihl < 20 || len(p) < ihl {
+			return
+		}
+		return netip.AddrFrom4([4]byte(p[16:20])), p[9], p[ihl:]
+	case len(p) >= 40 && p[0]>>4 == 6:
+		return netip.AddrFrom16([16]byte(p[24:40])), p[6], p[40:]
+	}
+	return
+}
+
+func echoRequest(src, dst netip.Addr, id, seq uint16) []byte {
+	icmp := []byte{0, 0, 0, 0, byte(id >> 8), byte(id), byte(seq >> 8), byte(seq), 't', 'c', 'p', 'f', 's', 'm'}
+	if src.Is4() {
+		icmp[0] = 8
+		binary.BigEndian.PutUint16(icmp[2:], ^fold(sum(0, icmp)))
+		ip := make([]byte, 20, 20+len(icmp))
+		ip[0], ip[8], ip[9] = 0x45, 64, 1
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+len(icmp)))
+		copy(ip[12:], src.AsSlice())
+		copy(ip[16:], dst.AsSlice())
+		binary.BigEndian.PutUint16(ip[10:], ^fold(sum(0, ip)))
+		return append(ip, icmp...)
+	}
+	icmp[0] = 128
+	ip := make([]byte, 40, 40+len(icmp))
+	ip[0], ip[6], ip[7] = 0x60, 58, 64
+	binary.BigEndian.PutUint16(ip[4:], uint16(len(icmp)))
+	copy(ip[8:], src.AsSlice())
+	copy(ip[24:], dst.AsSlice())
+	// Pseudo-header: addresses, upper-layer length, next header.
+	s := sum(0, ip[8:40]) + uint32(len(icmp)) + 58
+	binary.BigEndian.PutUint16(icmp[2:], ^fold(sum(s, icmp)))
+	return append(ip, icmp...)
+}
+
+func sum(s uint32, b []byte) uint32 {
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	return s
+}
+
+func fold(s uint32) uint16 {
+	for s > 0xffff {
+		s = s>>16 + s&0xffff
+	}
+	return uint16(s)
+}

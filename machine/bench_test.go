@@ -1,0 +1,162 @@
+package machine
+
+import (
+	"testing"
+	"time"
+)
+
+// benchStep is one event of a connection's life and the guards that hold
+// when it arrives.
+type benchStep struct {
+	ev     Event
+	guards uint16
+	want   State // the state after the event, on the textbook path
+}
+
+// benchLifecycles is a full connection lifecycle of both sides: the active
+// opener that also closes first, and the passive opener that closes second.
+var benchLifecycles = [][]benchStep{
+	{ // client
+		{EventOpenActive, 0, StateSynSent},
+		{EventRcvSynack, fakeAckAcceptable, StateEstablished},
+		{EventSend, 0, StateEstablished},
+		{EventRcvAck, fakeAckInRange, StateEstablished},
+		{EventClose, 0, StateFinWait1},
+		{EventRcvAck, fakeAckInRange | fakeFinAcked, StateFinWait2},
+		{EventRcvFin, fakeAckInRange | fakeFinAcked, StateTimeWait},
+		{EventTimeout2msl, 0, StateClosed},
+	},
+	{ // server
+		{EventOpenPassive, 0, StateListen},
+		{EventRcvSyn, 0, StateSynReceived},
+		{EventRcvAck, fakeAckAcceptable | fakePassiveOpen, StateEstablished},
+		{EventRcvData, fakeAckInRange | fakePassiveOpen, StateEstablished},
+		{EventReceive, fakePassiveOpen, StateEstablished},
+		{EventRcvFin, fakeAckInRange | fakePassiveOpen, StateCloseWait},
+		{EventClose, fakePassiveOpen, StateLastAck},
+		{EventRcvAck, fakeAckInRange | fakeFinAcked | fakePassiveOpen, StateClosed},
+	},
+}
+
+// benchEvents is the number of events in benchLifecycles.
+func benchEvents() int {
+	n := 0
+	for _, side := range benchLifecycles {
+		n += len(side)
+	}
+	return n
+}
+
+// TestBenchLifecycle checks that the benchmarks' event sequence walks the textbook
+// path under both Step and Stateless, with a rule firing on every event.
+func TestBenchLifecycle(t *testing.T) {
+	f := &fakeActions{}
+	sl := NewStateless(StateClosed, f)
+	for _, side := range benchLifecycles {
+		s := StateClosed
+		sl.SetState(StateClosed)
+		for _, st := range side {
+			f.guards = st.guards
+			from := s
+			var rule Rule
+			s, rule = Step(s, st.ev, f)
+			if s != st.want || rule == RuleNone {
+				t.Fatalf("Step(%v, %v) = %v, %v; want %v by some rule", from, st.ev, s, rule, st.want)
+			}
+			next, srule, err := sl.Fire(st.ev)
+			if err != nil || next != s || srule != rule {
+				t.Fatalf("Stateless in %v: Fire(%v) = %v, %v, %v; Step gave %v, %v", from, st.ev, next, srule, err, s, rule)
+			}
+		}
+	}
+}
+
+// benchStepAll runs both lifecycles through Step and reports whether each
+// ended in CLOSED.
+func benchStepAll(f *fakeActions) bool {
+	ok := true
+	for _, side := range benchLifecycles {
+		s := StateClosed
+		for _, st := range side {
+			f.guards = st.guards
+			f.reset()
+			s, _ = Step(s, st.ev, f)
+		}
+		ok = ok && s == StateClosed
+	}
+	return ok
+}
+
+// benchStatelessAll runs both lifecycles through sl, whose guards consult f,
+// and reports whether each ended in CLOSED with no error.
+func benchStatelessAll(sl *Stateless, f *fakeActions) bool {
+	ok := true
+	for _, side := range benchLifecycles {
+		sl.SetState(StateClosed)
+		for _, st := range side {
+			f.guards = st.guards
+			if _, _, err := sl.Fire(st.ev); err != nil {
+				return false
+			}
+		}
+		ok = ok && sl.State() == StateClosed
+	}
+	return ok
+}
+
+func benchReport(b *testing.B, d time.Duration, runs int, unit string) {
+	b.ReportMetric(float64(d.Nanoseconds())/float64(runs*benchEvents()), unit)
+}
+
+// BenchmarkStep runs both sides' lifecycles through the generated dispatcher.
+func BenchmarkStep(b *testing.B) {
+	f := &fakeActions{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !benchStepAll(f) {
+			b.Fatal("a lifecycle did not end in CLOSED")
+		}
+	}
+	benchReport(b, b.Elapsed(), b.N, "ns/event")
+}
+
+// BenchmarkStateless runs the same lifecycles through the stateless-built
+// machine (guards only, no actions).
+func BenchmarkStateless(b *testing.B) {
+	f := &fakeActions{}
+	sl := NewStateless(StateClosed, f)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !benchStatelessAll(sl, f) {
+			b.Fatal("a lifecycle failed or did not end in CLOSED")
+		}
+	}
+	benchReport(b, b.Elapsed(), b.N, "ns/event")
+}
+
+// BenchmarkStepVsStateless alternates short rounds of the two on the same
+// lifecycles, so that load from other processes falls on both alike, and
+// reports each one's ns/event and the ratio stateless/Step.
+func BenchmarkStepVsStateless(b *testing.B) {
+	const stepRounds = 64 // Step lifecycles per stateless one: rounds of similar length
+	f := &fakeActions{}
+	sl := NewStateless(StateClosed, f)
+	var stepTime, statelessTime time.Duration
+	for b.Loop() {
+		start := time.Now()
+		for range stepRounds {
+			if !benchStepAll(f) {
+				b.Fatal("a lifecycle did not end in CLOSED")
+			}
+		}
+		mid := time.Now()
+		if !benchStatelessAll(sl, f) {
+			b.Fatal("a lifecycle failed or did not end in CLOSED")
+		}
+		stepTime += mid.Sub(start)
+		statelessTime += time.Since(mid)
+	}
+	benchReport(b, stepTime, b.N*stepRounds, "step-ns/event")
+	benchReport(b, statelessTime, b.N, "stateless-ns/event")
+	b.ReportMetric(float64(statelessTime)*stepRounds/float64(stepTime), "stateless/step")
+}

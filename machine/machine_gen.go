@@ -262,7 +262,7 @@ const (
 	RuleListenSend
 	// RuleListenClose is rule listen_close: in LISTEN, SYN-SENT on close, abort / delete_tcb -> CLOSED (RFC 9293 3.10.4).
 	RuleListenClose
-	// RuleSynSentRcvSynack is rule syn_sent_rcv_synack: in SYN-SENT on rcv_synack [ack_acceptable] / complete_open, send_ack -> ESTABLISHED (RFC 9293 3.10.7.3).
+	// RuleSynSentRcvSynack is rule syn_sent_rcv_synack: in SYN-SENT on rcv_synack [ack_acceptable] / complete_open, accept_text, send_ack -> ESTABLISHED (RFC 9293 3.10.7.3).
 	RuleSynSentRcvSynack
 	// RuleSynSentRcvBadSynack is rule syn_sent_rcv_bad_synack: in SYN-SENT on rcv_synack [!ack_acceptable] / send_rst_reply -> same (RFC 9293 3.10.7.3).
 	RuleSynSentRcvBadSynack
@@ -360,10 +360,8 @@ const (
 	RuleOpenSend
 	// RuleClosingSend is rule closing_send: in FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK, TIME-WAIT on send / err_closing -> same (RFC 9293 3.10.2).
 	RuleClosingSend
-	// RuleAnyReceive is rule any_receive: in SYN-SENT, SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT on receive / deliver -> same (RFC 9293 3.10.3).
+	// RuleAnyReceive is rule any_receive: in SYN-SENT, SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT on receive / deliver -> same (RFC 9293 3.10.3).
 	RuleAnyReceive
-	// RuleClosedReceive is rule closed_receive: in CLOSING, LAST-ACK, TIME-WAIT on receive / err_closing -> same (RFC 9293 3.10.3).
-	RuleClosedReceive
 	// RuleClosingClose is rule closing_close: in FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK, TIME-WAIT on close / err_closing -> same (RFC 9293 3.10.4).
 	RuleClosingClose
 	// RuleSyncAbort is rule sync_abort: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT on abort / send_rst_abort, signal_reset, delete_tcb -> CLOSED (RFC 9293 3.10.5).
@@ -377,7 +375,7 @@ const (
 )
 
 // NumRules is the number of rules, RuleNone included.
-const NumRules = 67
+const NumRules = 66
 
 // String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".
 func (r Rule) String() string {
@@ -430,7 +428,7 @@ var ruleInfos = [NumRules]RuleInfo{
 	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 107},
 	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 108},
 	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 109},
-	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 112},
+	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 112},
 	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 113},
 	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 114},
 	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 115},
@@ -479,13 +477,12 @@ var ruleInfos = [NumRules]RuleInfo{
 	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 178},
 	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 181},
 	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 182},
-	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 183},
-	RuleClosedReceive:        {ID: "closed_receive", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.3", Line: 184},
-	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 185},
-	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 186},
-	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 187},
-	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 190},
-	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 191},
+	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 186},
+	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 187},
+	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 188},
+	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 189},
+	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 192},
+	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 193},
 }
 
 // Actions is what Step needs from a TCB: one method per guard and option of
@@ -641,6 +638,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			// syn_sent_rcv_synack (RFC 9293 3.10.7.3)
 			if a.AckAcceptable() {
 				a.CompleteOpen()
+				a.AcceptText()
 				a.SendAck()
 				return StateEstablished, RuleSynSentRcvSynack
 			}
@@ -1102,9 +1100,9 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			a.ErrClosing()
 			return StateClosing, RuleClosingSend
 		case EventReceive:
-			// closed_receive (RFC 9293 3.10.3)
-			a.ErrClosing()
-			return StateClosing, RuleClosedReceive
+			// any_receive (RFC 9293 3.10.3)
+			a.Deliver()
+			return StateClosing, RuleAnyReceive
 		case EventClose:
 			// closing_close (RFC 9293 3.10.4)
 			a.ErrClosing()
@@ -1173,9 +1171,9 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			a.ErrClosing()
 			return StateLastAck, RuleClosingSend
 		case EventReceive:
-			// closed_receive (RFC 9293 3.10.3)
-			a.ErrClosing()
-			return StateLastAck, RuleClosedReceive
+			// any_receive (RFC 9293 3.10.3)
+			a.Deliver()
+			return StateLastAck, RuleAnyReceive
 		case EventClose:
 			// closing_close (RFC 9293 3.10.4)
 			a.ErrClosing()
@@ -1244,9 +1242,9 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			a.ErrClosing()
 			return StateTimeWait, RuleClosingSend
 		case EventReceive:
-			// closed_receive (RFC 9293 3.10.3)
-			a.ErrClosing()
-			return StateTimeWait, RuleClosedReceive
+			// any_receive (RFC 9293 3.10.3)
+			a.Deliver()
+			return StateTimeWait, RuleAnyReceive
 		case EventClose:
 			// closing_close (RFC 9293 3.10.4)
 			a.ErrClosing()

@@ -670,14 +670,6 @@ func ruleAnyReceive(_ context.Context, args ...any) bool {
 	return true
 }
 
-// ruleClosedReceive records rule closed_receive if its guards hold (see firing).
-func ruleClosedReceive(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil {
-		f.rule = RuleClosedReceive
-	}
-	return true
-}
-
 // ruleClosingClose records rule closing_close if its guards hold (see firing).
 func ruleClosingClose(_ context.Context, args ...any) bool {
 	if f := firingOf(args); f != nil {
@@ -867,7 +859,7 @@ func configureStateless(sm *stateless.StateMachine) {
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateClosing).
 		InternalTransition(EventSend, keepState, ruleClosingSend).
-		InternalTransition(EventReceive, keepState, ruleClosedReceive).
+		InternalTransition(EventReceive, keepState, ruleAnyReceive).
 		InternalTransition(EventClose, keepState, ruleClosingClose).
 		Permit(EventAbort, StateClosed, ruleLateAbort).
 		InternalTransition(EventRcvSyn, keepState, ruleSyncRcvSyn).
@@ -890,7 +882,7 @@ func configureStateless(sm *stateless.StateMachine) {
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateLastAck).
 		InternalTransition(EventSend, keepState, ruleClosingSend).
-		InternalTransition(EventReceive, keepState, ruleClosedReceive).
+		InternalTransition(EventReceive, keepState, ruleAnyReceive).
 		InternalTransition(EventClose, keepState, ruleClosingClose).
 		Permit(EventAbort, StateClosed, ruleLateAbort).
 		InternalTransition(EventRcvSyn, keepState, ruleSyncRcvSyn).
@@ -913,7 +905,7 @@ func configureStateless(sm *stateless.StateMachine) {
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateTimeWait).
 		InternalTransition(EventSend, keepState, ruleClosingSend).
-		InternalTransition(EventReceive, keepState, ruleClosedReceive).
+		InternalTransition(EventReceive, keepState, ruleAnyReceive).
 		InternalTransition(EventClose, keepState, ruleClosingClose).
 		Permit(EventAbort, StateClosed, ruleLateAbort).
 		Permit(EventRcvSyn, StateSynReceived, synNewIncarnation, ruleTimeWaitRcvSynNew).

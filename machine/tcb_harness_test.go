@@ -81,9 +81,8 @@ func (p *pair) collect(i int) []wire {
 	return out
 }
 
-// readAll reads what side i has, if eager. Bytes a Read refuses with
-// ErrClosing (spec rule closed_receive in CLOSING, LAST-ACK, TIME-WAIT)
-// are counted in stranded.
+// readAll reads what side i has, if eager. Bytes left buffered when a Read
+// fails with ErrClosing are counted in stranded (they must never be).
 func (p *pair) readAll(i int) {
 	if !p.eager {
 		return

@@ -30,8 +30,9 @@ const (
 //
 // machine_gen.go holds the State, Event and Rule enums, the rule metadata, the
 // Actions interface and Step, a nested switch that calls the guard and action
-// methods directly. stateless_gen.go builds the same table on
-// github.com/qmuntal/stateless to cross-check Step.
+// methods by name through Actions (GoDirect writes the same switch for one
+// concrete type, so that the calls are direct). stateless_gen.go builds the
+// same table on github.com/qmuntal/stateless to cross-check Step.
 //
 // Go checks what the code it writes relies on, whether or not the spec was
 // validated: every name resolves, every Go name is a valid identifier used
@@ -739,6 +740,16 @@ func (g *goGen) actionsDecl(f *jen.File) {
 }
 
 func (g *goGen) stepDecl(f *jen.File) {
+	f.Add(goComment("Step fires the first rule on (s, e) whose guards hold, running its actions in"))
+	f.Add(goComment("order, and returns the next state and the rule. If no rule applies it returns"))
+	f.Add(goComment("(s, RuleNone) and runs nothing."))
+	g.stepFunc(f, "Step", jen.Id("Actions"))
+}
+
+// stepFunc declares func name(s State, e Event, a recv) (State, Rule) with
+// the dispatcher's switch as its body. Step and every GoDirect dispatcher
+// share it, so they differ only in the type of a.
+func (g *goGen) stepFunc(f *jen.File, name string, recv jen.Code) {
 	var stateCases []jen.Code
 	for s := range g.states {
 		var eventCases []jen.Code
@@ -749,10 +760,7 @@ func (g *goGen) stepDecl(f *jen.File) {
 			stateCases = append(stateCases, jen.Case(jen.Id(g.states[s])).Block(jen.Switch(jen.Id("e")).Block(eventCases...)))
 		}
 	}
-	f.Add(goComment("Step fires the first rule on (s, e) whose guards hold, running its actions in"))
-	f.Add(goComment("order, and returns the next state and the rule. If no rule applies it returns"))
-	f.Add(goComment("(s, RuleNone) and runs nothing."))
-	f.Func().Id("Step").Params(jen.Id("s").Id("State"), jen.Id("e").Id("Event"), jen.Id("a").Id("Actions")).
+	f.Func().Id(name).Params(jen.Id("s").Id("State"), jen.Id("e").Id("Event"), jen.Id("a").Add(recv)).
 		Params(jen.Id("State"), jen.Id("Rule")).Block(
 		jen.Switch(jen.Id("s")).Block(stateCases...),
 		jen.Return(jen.Id("s"), jen.Id("RuleNone")),

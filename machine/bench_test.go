@@ -87,6 +87,22 @@ func benchStepAll(f *fakeActions) bool {
 	return ok
 }
 
+// benchDirectAll is benchStepAll through stepFake, the direct dispatcher: Step's
+// switch generated for *fakeActions.
+func benchDirectAll(f *fakeActions) bool {
+	ok := true
+	for _, side := range benchLifecycles {
+		s := StateClosed
+		for _, st := range side {
+			f.guards = st.guards
+			f.reset()
+			s, _ = stepFake(s, st.ev, f)
+		}
+		ok = ok && s == StateClosed
+	}
+	return ok
+}
+
 // benchStatelessAll runs both lifecycles through sl, whose guards consult f,
 // and reports whether each ended in CLOSED with no error.
 func benchStatelessAll(sl *Stateless, f *fakeActions) bool {
@@ -108,12 +124,26 @@ func benchReport(b *testing.B, d time.Duration, runs int, unit string) {
 	b.ReportMetric(float64(d.Nanoseconds())/float64(runs*benchEvents()), unit)
 }
 
-// BenchmarkStep runs both sides' lifecycles through the generated dispatcher.
+// BenchmarkStep runs both sides' lifecycles through the generated dispatcher,
+// which calls the fake through the Actions interface.
 func BenchmarkStep(b *testing.B) {
 	f := &fakeActions{}
 	b.ReportAllocs()
 	for b.Loop() {
 		if !benchStepAll(f) {
+			b.Fatal("a lifecycle did not end in CLOSED")
+		}
+	}
+	benchReport(b, b.Elapsed(), b.N, "ns/event")
+}
+
+// BenchmarkStepDirect runs the same lifecycles through stepFake, whose calls
+// to the fake are direct (and inlined).
+func BenchmarkStepDirect(b *testing.B) {
+	f := &fakeActions{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !benchDirectAll(f) {
 			b.Fatal("a lifecycle did not end in CLOSED")
 		}
 	}
@@ -134,14 +164,15 @@ func BenchmarkStateless(b *testing.B) {
 	benchReport(b, b.Elapsed(), b.N, "ns/event")
 }
 
-// BenchmarkStepVsStateless alternates short rounds of the two on the same
-// lifecycles, so that load from other processes falls on both alike, and
-// reports each one's ns/event and the ratio stateless/Step.
+// BenchmarkStepVsStateless alternates short rounds of Step, the direct
+// dispatcher and stateless on the same lifecycles, so that load from other
+// processes falls on all three alike, and reports each one's ns/event and the
+// ratios stateless/Step and stateless/direct.
 func BenchmarkStepVsStateless(b *testing.B) {
-	const stepRounds = 64 // Step lifecycles per stateless one: rounds of similar length
+	const stepRounds = 64 // Step and direct lifecycles per stateless one: rounds of similar length
 	f := &fakeActions{}
 	sl := NewStateless(StateClosed, f)
-	var stepTime, statelessTime time.Duration
+	var stepTime, directTime, statelessTime time.Duration
 	for b.Loop() {
 		start := time.Now()
 		for range stepRounds {
@@ -149,14 +180,23 @@ func BenchmarkStepVsStateless(b *testing.B) {
 				b.Fatal("a lifecycle did not end in CLOSED")
 			}
 		}
-		mid := time.Now()
+		t1 := time.Now()
+		for range stepRounds {
+			if !benchDirectAll(f) {
+				b.Fatal("a lifecycle did not end in CLOSED")
+			}
+		}
+		t2 := time.Now()
 		if !benchStatelessAll(sl, f) {
 			b.Fatal("a lifecycle failed or did not end in CLOSED")
 		}
-		stepTime += mid.Sub(start)
-		statelessTime += time.Since(mid)
+		stepTime += t1.Sub(start)
+		directTime += t2.Sub(t1)
+		statelessTime += time.Since(t2)
 	}
 	benchReport(b, stepTime, b.N*stepRounds, "step-ns/event")
+	benchReport(b, directTime, b.N*stepRounds, "direct-ns/event")
 	benchReport(b, statelessTime, b.N, "stateless-ns/event")
 	b.ReportMetric(float64(statelessTime)*stepRounds/float64(stepTime), "stateless/step")
+	b.ReportMetric(float64(statelessTime)*stepRounds/float64(directTime), "stateless/direct")
 }

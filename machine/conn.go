@@ -359,11 +359,7 @@ func (c *Conn) Tick(now time.Duration) {
 func (c *Conn) step(ev Event) Rule {
 	from := c.state
 	c.ev = ev
-	f := c.cfg.Step
-	if f == nil {
-		f = Step
-	}
-	to, rule := f(from, ev, c)
+	to, rule := c.dispatch(from, ev)
 	c.state = to
 	c.output()
 	if o := c.cfg.Observer; o != nil {
@@ -387,6 +383,7 @@ type Vars struct {
 	SndQueued                                   int           // bytes in the send buffer (unacknowledged + unsent)
 	RcvQueued                                   int           // readable bytes
 	Backoff                                     int           // retransmission timeouts since the last RTT sample
+	ACKBudgetSpent                              bool          // no challenge or duplicate ACK may be sent this second
 }
 
 // Vars returns the connection's variables. In CLOSED they are all zero.
@@ -397,6 +394,7 @@ func (c *Conn) Vars() Vars {
 		RcvNxt: t.rcvNxt, IRS: t.irs, MaxSndWnd: t.maxSndWnd, MSS: t.sndMSS,
 		Passive: t.passive, FinSent: t.finSent, FinAcked: t.finAcked, FinRcvd: t.finRcvd, FinSeq: t.finSeq,
 		SynAcked: t.synAcked, SndQueued: c.snd.n, RcvQueued: c.rcv.n, Backoff: int(t.rto.backoff),
+		ACKBudgetSpent: c.ackBudgetSpent(),
 	}
 	if c.state != StateClosed {
 		v.RTO = t.rto.current(c.cfg)

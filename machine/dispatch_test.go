@@ -1,12 +1,19 @@
 package machine
 
 import (
+	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tcpfsm/tcpfsm/gen"
 	"github.com/tcpfsm/tcpfsm/spec"
 )
 
@@ -86,6 +93,7 @@ const (
 	fakeCompletePassive
 	fakeSendAck
 	fakeSendChallengeAck
+	fakeSendDupack
 	fakeSendRstReply
 	fakeSendRstAbort
 	fakeProcessAck
@@ -118,6 +126,7 @@ var fakeActionNames = [fakeNumActions]string{
 	fakeCompletePassive:  "complete_passive",
 	fakeSendAck:          "send_ack",
 	fakeSendChallengeAck: "send_challenge_ack",
+	fakeSendDupack:       "send_dupack",
 	fakeSendRstReply:     "send_rst_reply",
 	fakeSendRstAbort:     "send_rst_abort",
 	fakeProcessAck:       "process_ack",
@@ -147,6 +156,7 @@ func (f *fakeActions) CompleteOpen()     { f.did(fakeCompleteOpen) }
 func (f *fakeActions) CompletePassive()  { f.did(fakeCompletePassive) }
 func (f *fakeActions) SendAck()          { f.did(fakeSendAck) }
 func (f *fakeActions) SendChallengeAck() { f.did(fakeSendChallengeAck) }
+func (f *fakeActions) SendDupack()       { f.did(fakeSendDupack) }
 func (f *fakeActions) SendRstReply()     { f.did(fakeSendRstReply) }
 func (f *fakeActions) SendRstAbort()     { f.did(fakeSendRstAbort) }
 func (f *fakeActions) ProcessAck()       { f.did(fakeProcessAck) }
@@ -352,7 +362,8 @@ func dispatchWant(t *testing.T, s State, e Event, guards uint16) (State, Rule) {
 }
 
 // TestStepAgreesWithStateless runs every (state, event, guard assignment)
-// through Step and Stateless and checks both against the rule metadata.
+// through Step, Stateless and the direct dispatcher stepFake, and checks them
+// against the rule metadata.
 func TestStepAgreesWithStateless(t *testing.T) {
 	f := &fakeActions{}
 	sl := NewStateless(StateClosed, f)
@@ -370,6 +381,12 @@ func TestStepAgreesWithStateless(t *testing.T) {
 				}
 				if !slices.Equal(f.log(), rule.Info().Do) {
 					t.Fatalf("Step(%v, %v) with guards %#x (rule %v) ran %v, want %v", s, e, guards, rule, f.log(), rule.Info().Do)
+				}
+
+				f.reset()
+				if dnext, drule := stepFake(s, e, f); dnext != next || drule != rule || !slices.Equal(f.log(), rule.Info().Do) {
+					t.Fatalf("stepFake(%v, %v) with guards %#x = %v, %v and ran %v; Step: %v, %v and %v",
+						s, e, guards, dnext, drule, f.log(), next, rule, rule.Info().Do)
 				}
 
 				f.reset()
@@ -417,20 +434,123 @@ func TestStatelessGuardsAreNamed(t *testing.T) {
 	}
 }
 
-// TestStepDoesNotAllocate checks the hot path's allocation budget: zero.
+// TestStepDoesNotAllocate checks the hot path's allocation budget, zero, for
+// Step and for a direct dispatcher.
 func TestStepDoesNotAllocate(t *testing.T) {
-	f := &fakeActions{}
-	allocs := testing.AllocsPerRun(100, func() {
-		for _, side := range benchLifecycles {
-			s := StateClosed
-			for _, st := range side {
-				f.guards = st.guards
-				f.reset()
-				s, _ = Step(s, st.ev, f)
+	for _, d := range []struct {
+		name string
+		step func(State, Event, *fakeActions) (State, Rule)
+	}{
+		{"Step", func(s State, e Event, f *fakeActions) (State, Rule) { return Step(s, e, f) }},
+		{"stepFake", stepFake},
+	} {
+		f := &fakeActions{}
+		allocs := testing.AllocsPerRun(100, func() {
+			for _, side := range benchLifecycles {
+				s := StateClosed
+				for _, st := range side {
+					f.guards = st.guards
+					f.reset()
+					s, _ = d.step(s, st.ev, f)
+				}
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s allocates %.1f times per lifecycle, want 0", d.name, allocs)
+		}
+	}
+}
+
+// directDispatchers are the files mkdispatch.go writes: Step's switch for
+// one concrete type each.
+var directDispatchers = []struct{ file, fn, recv string }{
+	{"dispatch_conn_gen.go", "stepConn", "*Conn"},
+	{"dispatch_fake_gen_test.go", "stepFake", "*fakeActions"},
+}
+
+// TestDirectDispatchersUpToDate checks that the direct dispatchers on disk are
+// what gen.GoDirect makes of the spec today.
+func TestDirectDispatchersUpToDate(t *testing.T) {
+	m := dispatchLoadSpec(t)
+	for _, d := range directDispatchers {
+		want, err := gen.GoDirect(m, "spec/tcp.yaml", d.fn, d.recv)
+		if err != nil {
+			t.Fatalf("GoDirect(%s, %s): %v", d.fn, d.recv, err)
+		}
+		got, err := os.ReadFile(d.file)
+		if err != nil {
+			t.Fatalf("%v (run go generate ./machine/)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: run go generate ./machine/", d.file)
+		}
+	}
+}
+
+// TestDirectDispatchersAreStep checks, on the syntax trees of the files on
+// disk, that each direct dispatcher is Step with another type for a: same
+// parameters otherwise, same results, same body.
+func TestDirectDispatchersAreStep(t *testing.T) {
+	fset := token.NewFileSet()
+	decl := func(file, fn string) *ast.FuncDecl {
+		t.Helper()
+		f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == fn {
+				return fd
 			}
 		}
-	})
-	if allocs != 0 {
-		t.Errorf("Step allocates %.1f times per lifecycle, want 0", allocs)
+		t.Fatalf("%s declares no func %s", file, fn)
+		return nil
+	}
+	src := func(n ast.Node) string {
+		var b strings.Builder
+		if err := printer.Fprint(&b, fset, n); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	// params renders the parameter list with a's type replaced by "A".
+	params := func(fd *ast.FuncDecl) string {
+		var out []string
+		for _, f := range fd.Type.Params.List {
+			for _, n := range f.Names {
+				typ := src(f.Type)
+				if n.Name == "a" {
+					typ = "A"
+				}
+				out = append(out, n.Name+" "+typ)
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	results := func(fd *ast.FuncDecl) string {
+		var out []string
+		for _, f := range fd.Type.Results.List {
+			out = append(out, src(f.Type))
+		}
+		return strings.Join(out, ", ")
+	}
+	step := decl("machine_gen.go", "Step")
+	if got := src(step.Type.Params.List[len(step.Type.Params.List)-1].Type); got != "Actions" {
+		t.Fatalf("Step's a is %s, want Actions", got)
+	}
+	for _, d := range directDispatchers {
+		fd := decl(d.file, d.fn)
+		if got := src(fd.Type.Params.List[len(fd.Type.Params.List)-1].Type); got != d.recv {
+			t.Errorf("%s's a is %s, want %s", d.fn, got, d.recv)
+		}
+		if got, want := params(fd), params(step); got != want {
+			t.Errorf("%s takes (%s), Step (%s)", d.fn, got, want)
+		}
+		if got, want := results(fd), results(step); got != want {
+			t.Errorf("%s returns %s, Step %s", d.fn, got, want)
+		}
+		if src(fd.Body) != src(step.Body) {
+			t.Errorf("%s's body differs from Step's", d.fn)
+		}
 	}
 }

@@ -320,7 +320,7 @@ const (
 	RuleLastAckRcvAckOfFin
 	// RuleLastAckRcvAck is rule last_ack_rcv_ack: in LAST-ACK on rcv_ack, rcv_data, rcv_fin [ack_in_range && !fin_acked] / process_ack -> same (RFC 9293 3.10.7.4).
 	RuleLastAckRcvAck
-	// RuleSyncRcvBadAck is rule sync_rcv_bad_ack: in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK on rcv_ack, rcv_data, rcv_fin [!ack_in_range] / send_ack -> same (RFC 9293 3.10.7.4).
+	// RuleSyncRcvBadAck is rule sync_rcv_bad_ack: in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK on rcv_ack, rcv_data, rcv_fin [!ack_in_range] / send_dupack -> same (RFC 9293 3.10.7.4).
 	RuleSyncRcvBadAck
 	// RuleTimeWaitRcvFin is rule time_wait_rcv_fin: in TIME-WAIT on rcv_fin / send_ack, start_2msl -> same (RFC 9293 3.10.7.4).
 	RuleTimeWaitRcvFin
@@ -340,7 +340,7 @@ const (
 	RuleTimeWaitRcvRstWindow
 	// RuleTimeWaitRcvRstOld is rule time_wait_rcv_rst_old: in TIME-WAIT on rcv_rst [!rfc1337 && !rst_exact && !rst_in_window] -> same (RFC 9293 3.10.7.4; RFC 5961 3.2).
 	RuleTimeWaitRcvRstOld
-	// RuleSyncRcvUnacceptable is rule sync_rcv_unacceptable: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT on rcv_unacceptable / send_ack -> same (RFC 9293 3.10.7.4).
+	// RuleSyncRcvUnacceptable is rule sync_rcv_unacceptable: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT on rcv_unacceptable / send_dupack -> same (RFC 9293 3.10.7.4).
 	RuleSyncRcvUnacceptable
 	// RuleSyncRcvRst is rule sync_rcv_rst: in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT on rcv_rst [rst_exact] / signal_reset, delete_tcb -> CLOSED (RFC 9293 3.10.7.4; RFC 5961 3.2).
 	RuleSyncRcvRst
@@ -418,71 +418,71 @@ func (ri *RuleInfo) Target(from State) State {
 
 var ruleInfos = [NumRules]RuleInfo{
 	RuleNone:                 {ID: "none", Same: true},
-	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 98},
-	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 99},
-	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 100},
-	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 101},
-	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 104},
-	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 105},
-	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 106},
-	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 107},
-	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 108},
-	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 109},
-	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 112},
-	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 113},
-	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 114},
-	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 115},
-	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 116},
-	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 117},
-	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 118},
-	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 119},
-	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 122},
-	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 123},
-	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 124},
-	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 125},
-	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 126},
-	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 127},
-	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 130},
-	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 131},
-	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 132},
-	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 135},
-	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 136},
-	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 137},
-	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 138},
-	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 141},
-	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 142},
-	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 145},
-	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 146},
-	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 149},
-	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 150},
-	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 153},
-	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 154},
-	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_ack"}, Same: true, RFC: "3.10.7.4", Line: 157},
-	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 160},
-	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 161},
-	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 162},
-	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 163},
-	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 164},
-	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 165},
-	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 166},
-	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 167},
-	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 168},
-	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, Do: []string{"send_ack"}, Same: true, RFC: "3.10.7.4", Line: 171},
-	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 172},
-	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 173},
-	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 174},
-	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 175},
-	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 176},
-	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 177},
-	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 178},
-	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 181},
-	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 182},
-	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 186},
-	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 187},
-	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 188},
-	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 189},
-	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 192},
-	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 193},
+	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 99},
+	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 100},
+	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 101},
+	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 102},
+	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 105},
+	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 106},
+	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 107},
+	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 108},
+	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 109},
+	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 110},
+	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 113},
+	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 114},
+	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 115},
+	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 116},
+	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 117},
+	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 118},
+	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 119},
+	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 120},
+	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 123},
+	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 124},
+	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 125},
+	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 126},
+	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 127},
+	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 128},
+	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 131},
+	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 132},
+	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 133},
+	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 136},
+	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 137},
+	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 138},
+	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 139},
+	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 142},
+	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 143},
+	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 146},
+	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 147},
+	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 150},
+	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 151},
+	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 154},
+	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 155},
+	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 158},
+	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 161},
+	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 162},
+	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 163},
+	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 164},
+	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 165},
+	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 166},
+	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 167},
+	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 168},
+	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 169},
+	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 172},
+	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 173},
+	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 174},
+	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 175},
+	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 176},
+	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 177},
+	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 178},
+	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 179},
+	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 182},
+	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 183},
+	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 187},
+	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 188},
+	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 189},
+	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 190},
+	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 193},
+	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 194},
 }
 
 // Actions is what Step needs from a TCB: one method per guard and option of
@@ -526,6 +526,8 @@ type Actions interface {
 	SendAck()
 	// SendChallengeAck is action send_challenge_ack: RFC 5961 challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT>, rate-limited per connection.
 	SendChallengeAck()
+	// SendDupack is action send_dupack: ACK an unacceptable segment or out-of-range ACK <SEQ=SND.NXT><ACK=RCV.NXT>; shares the challenge-ACK budget so two ends that disagree cannot ACK each other forever.
+	SendDupack()
 	// SendRstReply is action send_rst_reply: send RST for an unwanted segment: <SEQ=SEG.ACK><CTL=RST> if ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
 	SendRstReply()
 	// SendRstAbort is action send_rst_abort: send <SEQ=SND.NXT><CTL=RST>.
@@ -756,7 +758,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateSynReceived, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateSynReceived, RuleSyncRcvUnacceptable
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
@@ -801,7 +803,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateEstablished, RuleSyncRcvBadAck
 			}
 		case EventRcvFin:
@@ -814,7 +816,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateEstablished, RuleSyncRcvBadAck
 			}
 		case EventRcvRst:
@@ -838,7 +840,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateEstablished, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateEstablished, RuleSyncRcvUnacceptable
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
@@ -889,7 +891,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateFinWait1, RuleSyncRcvBadAck
 			}
 		case EventRcvFin:
@@ -910,7 +912,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateFinWait1, RuleSyncRcvBadAck
 			}
 		case EventRcvRst:
@@ -934,7 +936,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateFinWait1, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateFinWait1, RuleSyncRcvUnacceptable
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
@@ -979,7 +981,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateFinWait2, RuleSyncRcvBadAck
 			}
 		case EventRcvFin:
@@ -993,7 +995,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateFinWait2, RuleSyncRcvBadAck
 			}
 		case EventRcvRst:
@@ -1017,7 +1019,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateFinWait2, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateFinWait2, RuleSyncRcvUnacceptable
 		case EventTimeoutUser:
 			// any_user_timeout (RFC 9293 3.10.8)
@@ -1057,7 +1059,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateCloseWait, RuleSyncRcvBadAck
 			}
 		case EventRcvRst:
@@ -1081,7 +1083,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateCloseWait, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateCloseWait, RuleSyncRcvUnacceptable
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
@@ -1129,7 +1131,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateClosing, RuleSyncRcvBadAck
 			}
 		case EventRcvRst:
@@ -1152,7 +1154,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateClosing, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateClosing, RuleSyncRcvUnacceptable
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
@@ -1200,7 +1202,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 			// sync_rcv_bad_ack (RFC 9293 3.10.7.4)
 			if !a.AckInRange() {
-				a.SendAck()
+				a.SendDupack()
 				return StateLastAck, RuleSyncRcvBadAck
 			}
 		case EventRcvRst:
@@ -1223,7 +1225,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateLastAck, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateLastAck, RuleSyncRcvUnacceptable
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
@@ -1304,7 +1306,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateTimeWait, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendAck()
+			a.SendDupack()
 			return StateTimeWait, RuleSyncRcvUnacceptable
 		case EventTimeout2msl:
 			// time_wait_timeout (RFC 9293 3.10.8)

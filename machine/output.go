@@ -213,7 +213,13 @@ func (c *Conn) resendHead() {
 		c.emitSyn(t.irsValid)
 		return
 	}
-	sentData := min(t.sndNxt, c.dataEnd()) - t.sndUna
+	// Sent data ends at SND.NXT or, once the FIN is sent, one before it;
+	// compared in sequence space, since either may have wrapped past 2^32.
+	sentEnd := t.sndNxt
+	if end := c.dataEnd(); SeqLT(end, sentEnd) {
+		sentEnd = end
+	}
+	sentData := sentEnd - t.sndUna
 	if int32(sentData) > 0 {
 		n := min(sentData, uint32(t.sndMSS), max(t.sndWnd, 1))
 		c.sendData(t.sndUna, n, false)

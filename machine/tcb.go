@@ -215,17 +215,47 @@ func (c *Conn) SendAck() { c.ackPending = true }
 // <SEQ=SND.NXT><ACK=RCV.NXT>, at most Config.ChallengeACKs per second on
 // this connection (the budget is per connection: invariant 15).
 func (c *Conn) SendChallengeAck() {
-	t := &c.t
-	if limit := c.cfg.challengeACKs(); limit >= 0 {
-		if t.challengeCount == 0 || c.now-t.challengeStart >= time.Second || c.now < t.challengeStart {
-			t.challengeStart, t.challengeCount = c.now, 0
-		}
-		if t.challengeCount >= limit {
-			return
-		}
-		t.challengeCount++
+	if c.takeACKBudget() {
+		c.emit(c.t.sndNxt, c.t.rcvNxt, ACK, nil)
 	}
-	c.emit(t.sndNxt, t.rcvNxt, ACK, nil)
+}
+
+// SendDupack is action send_dupack: the ACK <SEQ=SND.NXT><ACK=RCV.NXT> that
+// RFC 9293 3.10.7.4 sends for an unacceptable segment or an ACK out of
+// range. It draws on the challenge-ACK budget, so two ends that disagree
+// about the sequence space cannot ACK each other forever (as Linux limits
+// out-of-window ACKs).
+func (c *Conn) SendDupack() {
+	if c.takeACKBudget() {
+		c.ackPending = true
+	}
+}
+
+// ackBudgetSpent reports whether takeACKBudget would refuse at the time of
+// the last event.
+func (c *Conn) ackBudgetSpent() bool {
+	t := &c.t
+	limit := c.cfg.challengeACKs()
+	return limit >= 0 && t.challengeCount >= limit &&
+		c.now-t.challengeStart < time.Second && c.now >= t.challengeStart
+}
+
+// takeACKBudget reports whether one more challenge or duplicate ACK may be
+// sent this second on this connection (invariant 15: per connection).
+func (c *Conn) takeACKBudget() bool {
+	t := &c.t
+	limit := c.cfg.challengeACKs()
+	if limit < 0 {
+		return true
+	}
+	if t.challengeCount == 0 || c.now-t.challengeStart >= time.Second || c.now < t.challengeStart {
+		t.challengeStart, t.challengeCount = c.now, 0
+	}
+	if t.challengeCount >= limit {
+		return false
+	}
+	t.challengeCount++
+	return true
 }
 
 // SendRstReply is action send_rst_reply, for a segment that belongs to no

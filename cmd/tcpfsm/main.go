@@ -1,6 +1,6 @@
 // Command tcpfsm works with the TCP state-machine spec (spec/tcp.yaml):
-// it validates it, generates the Go dispatcher and the docs from it, and
-// draws it.
+// it validates it, generates the Go dispatcher and the docs from it, draws
+// it, model-checks it, and runs it on real traffic through a TUN device.
 //
 // Usage:
 //
@@ -35,6 +35,9 @@ func commands() []command {
 		{"validate", "check a spec; report every error as file:line:col", runValidate},
 		{"gen", "generate the Go dispatcher and the docs from a spec", runGen},
 		{"diagram", "print the state diagram as DOT, Mermaid, Markdown or SVG", runDiagram},
+		{"check", "explore every interleaving of two endpoints up to a depth; print a counterexample", runCheck},
+		{"serve", "run the generated TCP on a TUN device and print its transitions", runServe},
+		{"demo", "show the generated TCP talking to the kernel's TCP, as a textbook story", runDemo},
 	}
 }
 

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/tcpfsm/tcpfsm/internal/netns"
+)
+
+// inFreshNetns reports whether the test runs inside a fresh network
+// namespace. If not, as root, it re-runs this one test in a new namespace
+// (which dies with the child: nothing to clean up), checks that it passed,
+// and returns false: the caller returns. Without root it skips.
+func inFreshNetns(t *testing.T) bool {
+	t.Helper()
+	if netns.Inside(netns.EnvMarker) {
+		return true
+	}
+	if os.Geteuid() != 0 {
+		t.Skipf("needs root to create a network namespace and a TUN device (euid %d)", os.Geteuid())
+	}
+	parent, err := os.Readlink("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), netns.EnvMarker+"="+parent)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("%s in a fresh network namespace: %v\n%s", t.Name(), err, out)
+	}
+	t.Logf("ran in a fresh network namespace:\n%s", out)
+	return false
+}
+
+func TestDemoUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"-bogus"},
+		{"extra"},
+		{"-msl", "0s"},
+		{"-msl", "-1s"},
+		{"-faults", "loss=200%"},
+		{"-faults", "nonsense"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := runDemo(args, &out, &errOut); code != 2 || errOut.Len() == 0 {
+			t.Errorf("demo %q: exit %d, stderr %q; want 2 and a message", args, code, errOut.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := runDemo([]string{"-h"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "usage: tcpfsm demo") {
+		t.Errorf("demo -h: exit %d, stdout %q", code, out.String())
+	}
+}
+
+// TestDemo runs the whole demo (as root, in a namespace of its own) and
+// checks its story and its pcap.
+func TestDemo(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	pcapPath := filepath.Join(t.TempDir(), "demo.pcap")
+	var out, errOut bytes.Buffer
+	code := runDemo([]string{"-pcap", pcapPath, "-msl", "100ms"}, &out, &errOut)
+	story := out.String()
+	t.Logf("demo output:\n%s", story)
+	if code != 0 || errOut.Len() != 0 {
+		t.Fatalf("demo: exit %d, stderr %q", code, errOut.String())
+	}
+	for _, want := range []string{
+		"listen_rcv_syn (3.10.7.2)",        // the passive open
+		"-- SYN seq=x ---",                 // relative numbering
+		"<-- SYN+ACK seq=y ack=x+1",        // the SYN+ACK acknowledges x+1
+		"syn_rcvd_rcv_ack",                 // the handshake's last ACK
+		"ESTABLISHED -> FIN-WAIT-1",        // tcpfsm closes first in exchange 1
+		"time_wait_timeout (3.10.8) after", // and its TIME-WAIT ends
+		"CLOSE-WAIT -> LAST-ACK",           // tcpfsm closes second in exchange 2
+		"last_ack_rcv_ack_of_fin",
+		"closed_rcv_segment (3.10.7.1)", // the refused connect
+		"connection refused",
+		"(inferred)",
+	} {
+		if !strings.Contains(story, want) {
+			t.Errorf("the story lacks %q", want)
+		}
+	}
+	b, err := os.ReadFile(pcapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 24 || binary.LittleEndian.Uint32(b[0:4]) != 0xa1b23c4d || binary.LittleEndian.Uint32(b[20:24]) != 101 {
+		t.Fatalf("%s is not a nanosecond pcap with LINKTYPE_RAW (%d bytes)", pcapPath, len(b))
+	}
+	n := 0
+	for off := 24; off+16 <= len(b); n++ {
+		off += 16 + int(binary.LittleEndian.Uint32(b[off+8:off+12]))
+	}
+	if n < 20 {
+		t.Fatalf("the pcap holds %d packets; three exchanges need at least 20", n)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

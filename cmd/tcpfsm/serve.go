@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/tunnet"
+	"github.com/tcpfsm/tcpfsm/tunnet/faults"
+	"github.com/tcpfsm/tcpfsm/tunnet/pcap"
+	"github.com/tcpfsm/tcpfsm/tunnet/tundev"
+	"golang.org/x/sys/unix"
+)
+
+const serveHelp = `
+usage: tcpfsm serve -tun NAME -addr CIDR -listen IP:PORT [-app echo|discard|http] [flags]
+
+Serve runs the generated TCP state machine on a TUN device in the current
+network namespace (it needs CAP_NET_ADMIN, i.e. root) and prints every
+transition of every connection as it happens.
+
+The kernel keeps -addr on the TUN (for example 10.77.0.1/24) and routes the
+prefix into it; the stack owns the IP of -listen (for example 10.77.0.2),
+which must lie in that prefix. Then, from the same namespace:
+
+	curl http://10.77.0.2/
+
+reaches the application (-app) over tcpfsm. Ctrl-C or SIGTERM stops it: open
+connections are aborted, the pcap is flushed and the counters printed.
+
+Use a namespace of your own (ip netns add / unshare -n) or "tcpfsm demo",
+which makes one for itself.
+`
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve")
+	var addrs, listens listFlag
+	tunName := fs.String("tun", "tfsm0", "TUN device `name` to create")
+	fs.Var(&addrs, "addr", "kernel-side `CIDR` of the TUN, e.g. 10.77.0.1/24 (repeatable: one IPv4, one IPv6)")
+	fs.Var(&listens, "listen", "stack `IP:PORT` to serve on, e.g. 10.77.0.2:80 (repeatable)")
+	app := fs.String("app", "http", "application: echo, discard or http")
+	pcapPath := fs.String("pcap", "", "write every packet that crosses the TUN to this pcap `file`")
+	msl := fs.Duration("msl", 30*time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
+	faultSpec := fs.String("faults", "", "inject faults, e.g. loss=5%,dup=2%,reorder=2%,seed=1 (see docs/runtime.md)")
+	mtu := fs.Int("mtu", 1500, "TUN MTU in bytes")
+	quiet := fs.Bool("q", false, "do not print transitions")
+	if code, ok := parse(fs, serveHelp, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, stderr, "unexpected arguments %q", fs.Args())
+	}
+	if len(addrs) == 0 || len(listens) == 0 {
+		return usageError(fs, stderr, "need -addr and -listen")
+	}
+	handler, ok := appHandler(*app)
+	if !ok {
+		return usageError(fs, stderr, "-app %q: want echo, discard or http", *app)
+	}
+	prefixes, stackAddrs, listenAPs, err := planAddresses(addrs, listens)
+	if err != nil {
+		return usageError(fs, stderr, "%v", err)
+	}
+	fc, err := faults.Parse(*faultSpec)
+	if err != nil {
+		return usageError(fs, stderr, "-faults: %v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	printer := newLinePrinter(stdout)
+	defer printer.close()
+	var observe func(tunnet.Transition)
+	if !*quiet {
+		observe = func(tr tunnet.Transition) { printer.print(formatTransition(tr)) }
+	}
+	rt, err := startRuntime(runtimeConfig{
+		tun: *tunName, mtu: *mtu, prefixes: prefixes, stackAddrs: stackAddrs,
+		msl: *msl, faults: fc, pcapPath: *pcapPath, observe: observe,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpfsm serve: %v\n", err)
+		if errors.Is(err, os.ErrPermission) {
+			fmt.Fprintln(stderr, "tcpfsm serve: creating a TUN device needs CAP_NET_ADMIN: run as root, in a network namespace of your own (or try tcpfsm demo)")
+		}
+		return 1
+	}
+	var lns []net.Listener
+	for _, ap := range listenAPs {
+		ln, err := rt.stack.Listen("tcp", ap.String())
+		if err != nil {
+			rt.close()
+			fmt.Fprintf(stderr, "tcpfsm serve: %v\n", err)
+			return 1
+		}
+		lns = append(lns, ln)
+	}
+	fmt.Fprintf(stdout, "tcpfsm serve: %s up, kernel %s, stack %v; app %s on %v; Ctrl-C stops\n",
+		*tunName, strings.Join(addrs, " "), stackAddrs, *app, listenAPs)
+	var wg sync.WaitGroup
+	for _, ln := range lns {
+		wg.Add(1)
+		go func() { defer wg.Done(); handler(ln) }()
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "tcpfsm serve: stopping")
+	case <-rt.stack.Done():
+		fmt.Fprintf(stderr, "tcpfsm serve: stack stopped: %v\n", rt.stack.Err())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	st := rt.stack.Stats()
+	err = rt.close()
+	wg.Wait()
+	printer.close()
+	fmt.Fprintf(stdout, "tcpfsm serve: packets in %d, out %d; no-connection segments %d; backlog drops %d; fault drops %d; non-TCP or malformed packets %d\n",
+		st.PacketsIn, st.PacketsOut, st.NoConn, st.BacklogFull, st.FaultDrops, sum(st.DecodeErrors[:]))
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpfsm serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func sum(v []uint64) uint64 {
+	var n uint64
+	for _, x := range v {
+		n += x
+	}
+	return n
+}
+
+// planAddresses checks -addr and -listen: every listen IP lies in an -addr
+// prefix and differs from the kernel's address there.
+func planAddresses(addrs, listens []string) (prefixes []netip.Prefix, stack []netip.Addr, aps []netip.AddrPort, err error) {
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("-addr %q: want a CIDR such as 10.77.0.1/24: %w", a, err)
+		}
+		prefixes = append(prefixes, p)
+	}
+	for _, l := range listens {
+		ap, err := netip.ParseAddrPort(l)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("-listen %q: want IP:PORT such as 10.77.0.2:80: %w", l, err)
+		}
+		if ap.Port() == 0 {
+			return nil, nil, nil, fmt.Errorf("-listen %q: port 0", l)
+		}
+		ok := false
+		for _, p := range prefixes {
+			if p.Contains(ap.Addr()) && p.Addr() != ap.Addr() {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("-listen %v: the IP must lie in an -addr prefix (%v) and differ from the kernel's address", ap, prefixes)
+		}
+		aps = append(aps, ap)
+		if !containsAddr(stack, ap.Addr()) {
+			stack = append(stack, ap.Addr())
+		}
+	}
+	return prefixes, stack, aps, nil
+}
+
+func containsAddr(list []netip.Addr, a netip.Addr) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// appHandler returns the application serve runs on a listener.
+func appHandler(name string) (func(net.Listener), bool) {
+	switch name {
+	case "echo":
+		return func(ln net.Listener) { acceptLoop(ln, func(c net.Conn) { io.Copy(c, c) }) }, true
+	case "discard":
+		return func(ln net.Listener) { acceptLoop(ln, func(c net.Conn) { io.Copy(io.Discard, c) }) }, true
+	case "http":
+		return func(ln net.Listener) { (&http.Server{Handler: http.HandlerFunc(helloHandler)}).Serve(ln) }, true
+	}
+	return nil, false
+}
+
+func acceptLoop(ln net.Listener, h func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			h(c)
+		}()
+	}
+}
+
+// helloHandler answers every request with a short page saying how it
+// arrived.
+func helloHandler(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "Hello from tcpfsm: the TCP under this page is the generated RFC 9293 state machine.\n%s %s from %s\n", r.Method, r.URL.Path, r.RemoteAddr)
+}
+
+// runtimeConfig is what serve and demo set up: a TUN with the kernel's
+// addresses, a stack owning stackAddrs, optional faults and pcap.
+type runtimeConfig struct {
+	tun        string
+	mtu        int
+	prefixes   []netip.Prefix
+	stackAddrs []netip.Addr
+	msl        time.Duration
+	faults     faults.Config
+	pcapPath   string
+	observe    func(tunnet.Transition)
+}
+
+type tunRuntime struct {
+	dev   *tundev.Device
+	stack *tunnet.Stack
+	pcap  *pcap.Writer
+}
+
+// tunTxQueueLen is the TUN's transmit queue (kernel to stack). The default
+// of 500 overflows when many sockets send a burst and the reader goroutine
+// runs a little late.
+const tunTxQueueLen = 10000
+
+func startRuntime(c runtimeConfig) (*tunRuntime, error) {
+	dev, err := tundev.Open(c.tun, c.mtu)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*tunRuntime, error) {
+		dev.Close()
+		return nil, err
+	}
+	for _, p := range c.prefixes {
+		if err := dev.AddAddr(p); err != nil {
+			return fail(err)
+		}
+	}
+	if err := setTxQueueLen(dev.Name(), tunTxQueueLen); err != nil {
+		return fail(err)
+	}
+	if err := dev.SetUp(); err != nil {
+		return fail(err)
+	}
+	rt := &tunRuntime{dev: dev}
+	cfg := tunnet.Config{
+		Device:   dev,
+		Addrs:    c.stackAddrs,
+		Machine:  machine.Config{MSL: c.msl},
+		Faults:   c.faults,
+		Observer: c.observe,
+	}
+	if c.pcapPath != "" {
+		if rt.pcap, err = pcap.Create(c.pcapPath, 0); err != nil {
+			return fail(err)
+		}
+		cfg.Pcap = rt.pcap
+	}
+	if rt.stack, err = tunnet.New(cfg); err != nil {
+		if rt.pcap != nil {
+			rt.pcap.Close()
+		}
+		return fail(err)
+	}
+	return rt, nil
+}
+
+// close stops the stack (which closes the TUN) and the pcap.
+func (rt *tunRuntime) close() error {
+	err := rt.stack.Close()
+	if rt.pcap != nil {
+		err = errors.Join(err, rt.pcap.Close())
+	}
+	return err
+}
+
+// setTxQueueLen sets an interface's transmit queue length.
+func setTxQueueLen(name string, n uint32) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("setting txqueuelen of %s: %w", name, err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return fmt.Errorf("setting txqueuelen of %s: %w", name, err)
+	}
+	ifr.SetUint32(n)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFTXQLEN, ifr); err != nil {
+		return fmt.Errorf("setting txqueuelen of %s: %w", name, err)
+	}
+	return nil
+}
+
+// formatTransition is serve's one-line form of a transition.
+func formatTransition(tr tunnet.Transition) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%10.3fms %s:%d  %s -%s-> %s  [%s %s]", float64(tr.At.Microseconds())/1000,
+		tr.Tuple.RemoteAddr, tr.Tuple.RemotePort, tr.From, tr.Event, tr.To, tr.Rule, tr.Rule.Info().RFC)
+	if tr.Scratch {
+		b.WriteString(" (no connection)")
+	}
+	if tr.HasRecv {
+		fmt.Fprintf(&b, "  in: %s", formatSeg(tr.Recv))
+	}
+	for i, s := range tr.Sent {
+		if i == 0 {
+			b.WriteString("  out:")
+		}
+		fmt.Fprintf(&b, " %s;", formatSeg(s))
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+func formatSeg(s tunnet.SegmentInfo) string {
+	str := fmt.Sprintf("%v seq=%d", s.Flags, s.Seq)
+	if s.Flags&machine.ACK != 0 {
+		str += fmt.Sprintf(" ack=%d", s.Ack)
+	}
+	str += fmt.Sprintf(" win=%d", s.Window)
+	if s.Len > 0 {
+		str += fmt.Sprintf(" len=%d", s.Len)
+	}
+	return str
+}
+
+// linePrinter prints lines from a goroutine of its own, so that a slow
+// terminal never holds a connection's lock; when it falls too far behind it
+// drops lines and says how many.
+type linePrinter struct {
+	w       io.Writer
+	lines   chan string
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	dropped int
+}
+
+func newLinePrinter(w io.Writer) *linePrinter {
+	p := &linePrinter{w: w, lines: make(chan string, 4096), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for l := range p.lines {
+			fmt.Fprintln(w, l)
+		}
+	}()
+	return p
+}
+
+func (p *linePrinter) print(l string) {
+	select {
+	case p.lines <- l:
+	default:
+		p.mu.Lock()
+		p.dropped++
+		p.mu.Unlock()
+	}
+}
+
+func (p *linePrinter) close() {
+	p.once.Do(func() {
+		close(p.lines)
+		<-p.done
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.dropped > 0 {
+			fmt.Fprintf(p.w, "(%d transition lines dropped: the terminal was too slow)\n", p.dropped)
+		}
+	})
+}

@@ -1,0 +1,404 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest"
+	"github.com/tcpfsm/tcpfsm/proptest/mutate"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
+
+// Options bound and shape an exploration. Zero fields take the defaults in
+// parentheses.
+type Options struct {
+	Depth    int  // moves from the initial state (20)
+	Loss     bool // the network may drop any segment in flight
+	Dup      bool // the network may duplicate any segment in flight
+	Reorder  bool // any segment in flight may arrive next (else FIFO per direction)
+	InFlight int  // segments in flight, both directions together (3)
+	Writes   int  // writes per side (1; negative: none)
+	WriteLen int  // bytes per write (2)
+	// WrapK puts A's ISS at 2^32 - WrapK, so that sequence numbers cross
+	// the wrap (2 + Writes*WriteLen: once A has written everything, its
+	// FIN is sequence number 2^32 - 1 and SND.NXT wraps to 0). B's ISS is
+	// proptest.NearWrapGap above A's.
+	WrapK uint32
+	// Config is the endpoints' shared Config; zero fields take
+	// proptest.TestConfig's values, and ISNKey is proptest.NearWrapKey.
+	Config   machine.Config
+	Mutation mutate.Mutation // a deliberate bug to demonstrate (zero: none)
+	// MaxStates stops the exploration, unfinished, beyond this many states
+	// (0: no limit).
+	MaxStates int
+	// Progress, if set, gets a line about once a second.
+	Progress io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.Depth == 0 {
+		o.Depth = 20
+	}
+	if o.InFlight == 0 {
+		o.InFlight = 3
+	}
+	if o.Writes == 0 {
+		o.Writes = 1
+	}
+	if o.WriteLen == 0 {
+		o.WriteLen = 2
+	}
+	if o.WrapK == 0 {
+		o.WrapK = uint32(2 + max(o.Writes, 0)*o.WriteLen)
+	}
+	if o.Config.ISNKey == ([16]byte{}) {
+		o.Config.ISNKey = proptest.NearWrapKey
+	}
+}
+
+// Result is what an exploration found.
+type Result struct {
+	States      int           // distinct states reached
+	Transitions int           // moves taken (successors generated)
+	MaxDepth    int           // depth of the deepest state reached
+	Frontier    int           // states at the depth bound, not expanded
+	Pruned      int           // successors cut by the in-flight bound
+	Exhausted   bool          // no state was left at the depth bound: every state within the other bounds was explored
+	Stopped     bool          // MaxStates cut the exploration short
+	Elapsed     time.Duration // wall time
+	Violation   *Counterexample
+}
+
+// StatesPerSecond is the exploration rate.
+func (r *Result) StatesPerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.States) / r.Elapsed.Seconds()
+}
+
+// Counterexample is a shortest path from the initial state to a violation.
+type Counterexample struct {
+	Invariant int    // design.md's number
+	Message   string // what broke
+	Liveness  bool   // the violation is a state from which CLOSED cannot be reached
+	Path      []Move
+	Mermaid   string // the path as a Mermaid sequenceDiagram
+}
+
+func (c *Counterexample) Error() string {
+	return fmt.Sprintf("invariant %d: %s (after %d moves)", c.Invariant, c.Message, len(c.Path))
+}
+
+// stateInfo is what the checker keeps about every state reached.
+type stateInfo struct {
+	parent int32
+	move   Move
+	depth  uint16
+	flags  uint8
+}
+
+const (
+	flagGoal       = 1 << iota // both sides CLOSED
+	flagIncomplete             // not (fully) expanded: depth bound or pruned successors
+	flagMoves                  // some move is possible (else: a deadlock, unless a goal)
+)
+
+// edge is a move between states that does not give up (no user timeout).
+type edge struct{ from, to int32 }
+
+// checker is one exploration.
+type checker struct {
+	o      Options
+	world  *proptest.World
+	states []stateInfo
+	seen   *stateSet
+	edges  []edge
+	pool   []*proptest.Snapshot
+	key    []byte
+	moves  []Move
+	gaveUp bool // the current move fired a user timeout
+	res    Result
+	start  time.Time
+	last   time.Time
+}
+
+// Run explores the state space within o's bounds.
+func Run(o Options) (*Result, error) {
+	o.defaults()
+	if o.Writes < 0 {
+		o.Writes = 0
+	}
+	if o.Depth < 0 || o.InFlight < 0 || o.InFlight > 255 || o.WriteLen <= 0 || o.Depth > 1<<15 {
+		return nil, fmt.Errorf("check: bad bounds: depth %d, in-flight %d, writes %d of %d bytes", o.Depth, o.InFlight, o.Writes, o.WriteLen)
+	}
+	c := &checker{o: o, seen: newStateSet(), start: time.Now()}
+	c.last = c.start
+	w, err := newWorld(&o, func(r *simnet.Record) {
+		for _, t := range r.Steps {
+			if t.Rule == machine.RuleAnyUserTimeout {
+				c.gaveUp = true
+			}
+		}
+	}, true)
+	if err != nil {
+		return nil, err
+	}
+	c.world = w
+	err = c.explore()
+	c.res.Elapsed = time.Since(c.start)
+	if err != nil {
+		return nil, err
+	}
+	return &c.res, nil
+}
+
+// newWorld builds the World the checker (or a replay) runs.
+func newWorld(o *Options, onRec func(*simnet.Record), quiet bool) (*proptest.World, error) {
+	cfg := o.Config
+	start, err := proptest.StartNearWrap(cfg, o.WrapK)
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	return proptest.NewWorld(proptest.Options{
+		Config:   cfg,
+		Start:    start,
+		Mutation: o.Mutation,
+		Quiet:    quiet,
+		History:  1 << 20,
+		Lifetime: -1, // abstract time: segments never expire
+		OnRecord: onRec,
+	}), nil
+}
+
+func (c *checker) snapshot() *proptest.Snapshot {
+	if n := len(c.pool); n > 0 {
+		s := c.pool[n-1]
+		c.pool = c.pool[:n-1]
+		return s
+	}
+	return new(proptest.Snapshot)
+}
+
+func (c *checker) explore() error {
+	w := c.world
+	root := c.snapshot()
+	w.Save(root)
+	c.add(-1, Move{}, 0)
+	c.key = w.AppendKey(c.key[:0])
+	c.seen.insert(hashKey(c.key), 0)
+	cur, curIDs := []*proptest.Snapshot{root}, []int32{0}
+	var next []*proptest.Snapshot
+	var nextIDs []int32
+	for depth := 0; len(cur) > 0; depth++ {
+		if depth >= c.o.Depth {
+			c.res.Frontier = len(cur)
+			for _, id := range curIDs {
+				c.states[id].flags |= flagIncomplete
+			}
+			break
+		}
+		next, nextIDs = next[:0], nextIDs[:0]
+		for i, snap := range cur {
+			id := curIDs[i]
+			w.Restore(snap)
+			c.moves = enumerate(w, &c.o, c.moves[:0])
+			if len(c.moves) > 0 {
+				c.states[id].flags |= flagMoves
+			}
+			for k, m := range c.moves {
+				if k > 0 {
+					w.Restore(snap) // the first move starts from the restore above
+				}
+				c.gaveUp = false
+				m.apply(w, &c.o)
+				c.res.Transitions++
+				if err := w.Err(); err != nil {
+					return c.violation(id, m, err)
+				}
+				if w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed {
+					if err := w.CheckDelivered(); err != nil {
+						return c.violation(id, m, err)
+					}
+				}
+				if w.Net().InFlight() > c.o.InFlight {
+					c.res.Pruned++
+					c.states[id].flags |= flagIncomplete
+					continue
+				}
+				c.key = w.AppendKey(c.key[:0])
+				nid, fresh := c.seen.insert(hashKey(c.key), int32(len(c.states)))
+				if fresh {
+					c.add(id, m, depth+1)
+					s := c.snapshot()
+					w.Save(s)
+					next, nextIDs = append(next, s), append(nextIDs, nid)
+				}
+				if !c.gaveUp {
+					c.edges = append(c.edges, edge{id, nid})
+				}
+			}
+			c.pool = append(c.pool, snap)
+			c.progress(depth)
+			if c.o.MaxStates > 0 && len(c.states) >= c.o.MaxStates {
+				c.res.Stopped = true
+				for _, id := range curIDs[i:] {
+					c.states[id].flags |= flagIncomplete
+				}
+				for _, id := range nextIDs {
+					c.states[id].flags |= flagIncomplete
+				}
+				return c.finish()
+			}
+		}
+		cur, next = next, cur
+		curIDs, nextIDs = nextIDs, curIDs
+	}
+	return c.finish()
+}
+
+func (c *checker) add(parent int32, m Move, depth int) {
+	var flags uint8
+	w := c.world
+	if w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed {
+		flags |= flagGoal
+	}
+	c.states = append(c.states, stateInfo{parent: parent, move: m, depth: uint16(depth), flags: flags})
+	c.res.States = len(c.states)
+	c.res.MaxDepth = max(c.res.MaxDepth, depth)
+}
+
+func (c *checker) progress(depth int) {
+	if c.o.Progress == nil {
+		return
+	}
+	if now := time.Now(); now.Sub(c.last) >= time.Second {
+		c.last = now
+		el := now.Sub(c.start)
+		fmt.Fprintf(c.o.Progress, "check: depth %d, %d states, %d transitions, %.0f states/s, %v\n",
+			depth, len(c.states), c.res.Transitions, float64(len(c.states))/el.Seconds(), el.Round(time.Second))
+	}
+}
+
+// finish runs the liveness check once the graph is explored.
+func (c *checker) finish() error {
+	c.res.Exhausted = c.res.Frontier == 0 && !c.res.Stopped
+	bad := c.livenessViolation()
+	if bad < 0 {
+		return nil
+	}
+	path := c.path(bad)
+	msg := "liveness"
+	if err := c.replay(path, nil); err == nil {
+		w := c.world
+		kind := "livelock: every continuation keeps going without ever bringing both sides to CLOSED (user timeouts aside)"
+		if c.states[bad].flags&flagMoves == 0 {
+			kind = "deadlock: no move is possible, yet not both sides are CLOSED"
+		}
+		msg = fmt.Sprintf("%s; A is %v, B is %v, %d segments in flight", kind, w.State(simnet.A), w.State(simnet.B), w.Net().InFlight())
+	}
+	cx := &Counterexample{Invariant: 18, Message: msg, Liveness: true, Path: path}
+	cx.Mermaid = c.mermaid(path, cx)
+	c.res.Violation = cx
+	return nil
+}
+
+// violation records a safety violation found on move m from state id.
+func (c *checker) violation(id int32, m Move, err error) error {
+	var v *proptest.Violation
+	if !errors.As(err, &v) {
+		return err
+	}
+	path := append(c.path(id), m)
+	cx := &Counterexample{Invariant: v.Invariant, Message: v.Msg, Path: path}
+	cx.Mermaid = c.mermaid(path, cx)
+	c.res.Violation = cx
+	return nil
+}
+
+// path is the moves from the initial state to state id.
+func (c *checker) path(id int32) []Move {
+	var rev []Move
+	for ; id > 0; id = c.states[id].parent {
+		rev = append(rev, c.states[id].move)
+	}
+	out := make([]Move, len(rev))
+	for i, m := range rev {
+		out[len(rev)-1-i] = m
+	}
+	return out
+}
+
+// replay plays path on c.world from the initial state, seeing records
+// through onRec (nil: none). It returns the first violation.
+func (c *checker) replay(path []Move, onRec func(*simnet.Record)) error {
+	w, err := newWorld(&c.o, onRec, true)
+	if err != nil {
+		return err
+	}
+	for _, m := range path {
+		m.apply(w, &c.o)
+		if err := w.Err(); err != nil {
+			c.world = w
+			return err
+		}
+	}
+	c.world = w
+	return nil
+}
+
+// livenessViolation returns the first (shallowest) state from which no
+// path of non-giving-up moves reaches a goal or an incomplete state, or -1.
+func (c *checker) livenessViolation() int32 {
+	n := len(c.states)
+	// Reverse adjacency in CSR form.
+	start := make([]int32, n+1)
+	for _, e := range c.edges {
+		start[e.to+1]++
+	}
+	for i := 1; i <= n; i++ {
+		start[i] += start[i-1]
+	}
+	fill := append([]int32(nil), start[:n]...)
+	pred := make([]int32, len(c.edges))
+	for _, e := range c.edges {
+		pred[fill[e.to]] = e.from
+		fill[e.to]++
+	}
+	ok := make([]bool, n)
+	queue := make([]int32, 0, n)
+	for i := range c.states {
+		if c.states[i].flags&(flagGoal|flagIncomplete) != 0 {
+			ok[i] = true
+			queue = append(queue, int32(i))
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, p := range pred[start[s]:start[s+1]] {
+			if !ok[p] {
+				ok[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	// Prefer a deadlock (a state with no move at all): it is the clearest
+	// counterexample. Otherwise the shallowest state that cannot get out.
+	first := int32(-1)
+	for i := range ok {
+		if ok[i] {
+			continue
+		}
+		if c.states[i].flags&flagMoves == 0 {
+			return int32(i)
+		}
+		if first < 0 {
+			first = int32(i)
+		}
+	}
+	return first
+}

@@ -1,0 +1,7 @@
+package proptest
+
+import "github.com/tcpfsm/tcpfsm/machine"
+
+func testCfg() machine.Config {
+	return machine.Config{ISNKey: NearWrapKey}
+}

@@ -1,0 +1,100 @@
+package proptest
+
+import (
+	"fmt"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
+
+// Hostile is a kind of segment no endpoint sent: an old duplicate or an
+// attacker's guess, built from the victim's current variables.
+type Hostile uint8
+
+// Hostile segments.
+const (
+	OldSYN       Hostile = iota // SYN, no ACK, with an old sequence number
+	OldSYNACK                   // SYN+ACK with old sequence and acknowledgment numbers
+	WindowSYN                   // SYN (SYN+ACK when k is odd) inside the receive window
+	ExactRST                    // RST with SEQ == RCV.NXT (RST+ACK with ACK == SND.NXT when k is odd)
+	WindowRST                   // RST inside the receive window, not at RCV.NXT
+	OldRST                      // RST outside the receive window
+	FutureACK                   // ACK beyond SND.NXT
+	WindowShrink                // ACK == SND.UNA offering a window of 1..4 bytes
+	BareFIN                     // FIN without ACK (no SYN, RST or ACK bit)
+	StaleACK                    // ACK below SND.UNA (an old duplicate)
+	numHostile
+)
+
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack"}
+
+func (h Hostile) String() string {
+	if h < numHostile {
+		return hostileNames[h]
+	}
+	return fmt.Sprintf("Hostile(%d)", uint8(h))
+}
+
+// HostileSegment builds a segment of kind h aimed at a Conn with variables
+// v; k in [0, 1000) varies it.
+func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
+	x := varsOf(v)
+	switch h {
+	case OldSYN:
+		return machine.Segment{Flags: machine.SYN, Seq: x.rcvNxt - 2 - k, Window: 64, MSS: 536}
+	case OldSYNACK:
+		return machine.Segment{Flags: machine.SYN | machine.ACK, Seq: x.rcvNxt - 2 - k, Ack: x.una - k, Window: 64, MSS: 536}
+	case WindowSYN:
+		seg := machine.Segment{Flags: machine.SYN, Seq: x.rcvNxt + k%max(x.rcvWnd, 1), Window: 64, MSS: 536}
+		if k%2 == 1 {
+			seg.Flags |= machine.ACK
+			seg.Ack = x.nxt
+		}
+		return seg
+	case ExactRST:
+		if k%2 == 1 {
+			return machine.Segment{Flags: machine.RST | machine.ACK, Seq: x.rcvNxt, Ack: x.nxt}
+		}
+		return machine.Segment{Flags: machine.RST, Seq: x.rcvNxt}
+	case WindowRST:
+		off := uint32(1)
+		if x.rcvWnd > 1 {
+			off += k % (x.rcvWnd - 1)
+		}
+		return machine.Segment{Flags: machine.RST, Seq: x.rcvNxt + off}
+	case OldRST:
+		if k%2 == 0 {
+			return machine.Segment{Flags: machine.RST, Seq: x.rcvNxt - 1 - k}
+		}
+		return machine.Segment{Flags: machine.RST | machine.ACK, Seq: x.rcvNxt + x.rcvWnd + k, Ack: x.nxt}
+	case FutureACK:
+		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.nxt + 1 + k, Window: 64}
+	case WindowShrink:
+		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una, Window: 1 + k%4}
+	case BareFIN:
+		return machine.Segment{Flags: machine.FIN, Seq: x.rcvNxt, Window: 64}
+	case StaleACK:
+		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una - 1 - k, Window: 64}
+	}
+	return machine.Segment{}
+}
+
+// Inject hands side `to` a hostile segment of kind h. A hostile segment
+// may legitimately break a connection (an exact RST resets it): the final
+// byte-count check applies only to connections that ended normally.
+func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
+	c := w.conn(to)
+	v := c.Vars()
+	seg := HostileSegment(h, &v, k)
+	from := c.State()
+	w.net.Inject(to, seg)
+	if recs := w.net.Records(); h == WindowShrink && len(recs) > 0 {
+		if r := &recs[len(recs)-1]; r.Before.SndWnd != r.After.SndWnd {
+			w.side[to].shrunk = true
+		}
+	}
+	if !w.quiet {
+		w.note("inject %v into %v (%v): %s", h, to, from, simnet.FormatSegment(&seg))
+	}
+	w.moved()
+}

@@ -1,0 +1,320 @@
+package proptest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
+
+// pathRecorder keeps, per side, the states each Conn entered.
+type pathRecorder struct {
+	w     *World
+	path  [2][]machine.State
+	rules [2][]machine.Rule
+}
+
+func (p *pathRecorder) Transition(c *machine.Conn, from machine.State, _ machine.Event, rule machine.Rule, to machine.State) {
+	s := simnet.A
+	if p.w != nil && c == p.w.Conn(simnet.B) {
+		s = simnet.B
+	}
+	p.rules[s] = append(p.rules[s], rule)
+	if to != from {
+		p.path[s] = append(p.path[s], to)
+	}
+}
+
+// took reports whether side s took rule.
+func (p *pathRecorder) took(s simnet.Side, rule machine.Rule) bool {
+	return slices.Contains(p.rules[s], rule)
+}
+
+// observers fans transitions out.
+type observers []machine.Observer
+
+func (o observers) Transition(c *machine.Conn, from machine.State, ev machine.Event, rule machine.Rule, to machine.State) {
+	for _, x := range o {
+		x.Transition(c, from, ev, rule, to)
+	}
+}
+
+// A scenario is a fixed sequence of moves: it reaches rows and paths that
+// random walks reach rarely, and asserts the path taken. TestCoverage
+// replays them too.
+type scenario struct {
+	name string
+	run  func(w *World, p *pathRecorder) error
+}
+
+// deliverAll delivers in order, alternating directions, until nothing is in
+// flight.
+func deliverAll(w *World) {
+	for i := 0; w.Net().InFlight() > 0 && w.Err() == nil && i < 1000; i++ {
+		if len(w.Net().Link(simnet.A)) > 0 {
+			w.Deliver(simnet.A, 0)
+		}
+		if len(w.Net().Link(simnet.B)) > 0 {
+			w.Deliver(simnet.B, 0)
+		}
+	}
+}
+
+// establish opens a connection: B listens, A connects.
+func establish(w *World) error {
+	w.Listen(simnet.B)
+	w.Connect(simnet.A)
+	deliverAll(w)
+	if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateEstablished || b != machine.StateEstablished {
+		return fmt.Errorf("after the handshake A is %v and B is %v, want ESTABLISHED", a, b)
+	}
+	return w.Err()
+}
+
+func wantPath(p *pathRecorder, s simnet.Side, want ...machine.State) error {
+	if !slices.Equal(p.path[s], want) {
+		return fmt.Errorf("%v went through %v, want %v", s, p.path[s], want)
+	}
+	return nil
+}
+
+var scenarios = []scenario{
+	{"textbook", func(w *World, p *pathRecorder) error {
+		if err := establish(w); err != nil {
+			return err
+		}
+		w.Write(simnet.A, 20)
+		w.Write(simnet.B, 7)
+		deliverAll(w)
+		w.Read(simnet.A, 64)
+		w.Read(simnet.B, 64)
+		w.Close(simnet.A)
+		deliverAll(w)
+		w.Read(simnet.B, 64) // EOF
+		w.Close(simnet.B)
+		deliverAll(w)
+		if err := w.Finish(); err != nil {
+			return err
+		}
+		// Invariant 8: the active closer waits in TIME-WAIT, the passive
+		// closer goes LAST-ACK -> CLOSED.
+		if err := wantPath(p, simnet.A, machine.StateSynSent, machine.StateEstablished, machine.StateFinWait1,
+			machine.StateFinWait2, machine.StateTimeWait, machine.StateClosed); err != nil {
+			return err
+		}
+		return wantPath(p, simnet.B, machine.StateListen, machine.StateSynReceived, machine.StateEstablished,
+			machine.StateCloseWait, machine.StateLastAck, machine.StateClosed)
+	}},
+	{"simultaneous open", func(w *World, p *pathRecorder) error {
+		w.Connect(simnet.A)
+		w.Connect(simnet.B)
+		w.Deliver(simnet.A, 0) // the SYNs cross
+		w.Deliver(simnet.B, 0)
+		deliverAll(w)
+		// Invariant 11: SYN-SENT -> SYN-RECEIVED -> ESTABLISHED on both.
+		for _, s := range []simnet.Side{simnet.A, simnet.B} {
+			if err := wantPath(p, s, machine.StateSynSent, machine.StateSynReceived, machine.StateEstablished); err != nil {
+				return err
+			}
+		}
+		return w.Finish()
+	}},
+	{"simultaneous close", func(w *World, p *pathRecorder) error {
+		if err := establish(w); err != nil {
+			return err
+		}
+		w.Close(simnet.A)
+		w.Close(simnet.B)
+		deliverAll(w) // the FINs cross
+		if err := w.Finish(); err != nil {
+			return err
+		}
+		// Invariant 11: CLOSING -> TIME-WAIT on both sides.
+		for _, s := range []simnet.Side{simnet.A, simnet.B} {
+			if got := p.path[s][len(p.path[s])-4:]; !slices.Equal(got, []machine.State{machine.StateFinWait1, machine.StateClosing, machine.StateTimeWait, machine.StateClosed}) {
+				return fmt.Errorf("%v closed through %v, want FIN-WAIT-1 CLOSING TIME-WAIT CLOSED", s, got)
+			}
+		}
+		return nil
+	}},
+	{"retransmitted FIN in TIME-WAIT", func(w *World, p *pathRecorder) error {
+		if err := establish(w); err != nil {
+			return err
+		}
+		w.Close(simnet.A)
+		deliverAll(w) // B: CLOSE-WAIT
+		w.Close(simnet.B)
+		w.Deliver(simnet.B, 0) // B's FIN: A enters TIME-WAIT and ACKs it
+		if st := w.State(simnet.A); st != machine.StateTimeWait {
+			return fmt.Errorf("A is %v after the peer's FIN, want TIME-WAIT", st)
+		}
+		w.Drop(simnet.A, 0) // the ACK is lost: B retransmits its FIN
+		for w.State(simnet.B) == machine.StateLastAck && len(w.Net().Link(simnet.B)) == 0 {
+			w.Advance()
+		}
+		w.Deliver(simnet.B, 0)
+		// Invariant 10 (checked by the World on every record): ACKed,
+		// never RST, 2MSL restarted.
+		if !p.took(simnet.A, machine.RuleTimeWaitRcvFin) {
+			return fmt.Errorf("A did not take time_wait_rcv_fin on the retransmitted FIN: %v", p.rules[simnet.A])
+		}
+		return w.Finish()
+	}},
+	{"new incarnation from TIME-WAIT", func(w *World, p *pathRecorder) error {
+		if err := establish(w); err != nil {
+			return err
+		}
+		w.Close(simnet.B) // B, the listener's side, closes first
+		deliverAll(w)
+		w.Close(simnet.A)
+		deliverAll(w)
+		if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateClosed || b != machine.StateTimeWait {
+			return fmt.Errorf("A is %v and B is %v, want CLOSED and TIME-WAIT", a, b)
+		}
+		w.AdvanceBy(10 * time.Millisecond) // A's next ISN is higher
+		w.Connect(simnet.A)
+		deliverAll(w)
+		if !p.took(simnet.B, machine.RuleTimeWaitRcvSynNew) {
+			return fmt.Errorf("B did not take time_wait_rcv_syn_new: %v", p.rules[simnet.B])
+		}
+		if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateEstablished || b != machine.StateEstablished {
+			return fmt.Errorf("the new incarnation did not open: A is %v, B is %v", a, b)
+		}
+		return w.Finish()
+	}},
+	{"old SYN at a listener", func(w *World, p *pathRecorder) error {
+		// RFC 9293 figure 8: an old duplicate SYN reaches B; A, not
+		// expecting the SYN+ACK, resets it, and B returns to LISTEN
+		// (invariant 12).
+		w.Listen(simnet.B)
+		w.Inject(simnet.B, OldSYN, 7)
+		w.Deliver(simnet.B, 0) // B's SYN+ACK reaches A, CLOSED
+		w.Deliver(simnet.A, 0) // A's RST reaches B
+		if !p.took(simnet.B, machine.RuleSynRcvdRcvRstPassive) || w.State(simnet.B) != machine.StateListen {
+			return fmt.Errorf("B is %v after the RST (rules %v), want LISTEN by syn_rcvd_rcv_rst_passive", w.State(simnet.B), p.rules[simnet.B])
+		}
+		if err := w.Err(); err != nil {
+			return err
+		}
+		// The listener still takes a real connection.
+		w.Connect(simnet.A)
+		deliverAll(w)
+		if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateEstablished || b != machine.StateEstablished {
+			return fmt.Errorf("after the old SYN, A is %v and B is %v, want ESTABLISHED", a, b)
+		}
+		return w.Finish()
+	}},
+}
+
+func TestScenarios(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			p := &pathRecorder{}
+			w := NewWorld(Options{Config: testCfg(), Observer: p, Differential: true})
+			p.w = w
+			if err := sc.run(w, p); err != nil {
+				t.Fatalf("%v\ntrace:\n%s", err, w.Trace())
+			}
+			if err := w.Err(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestChallengeACKsPerConnection checks invariant 15: the challenge-ACK
+// limit is per connection. A and B share one Config (one stack); A is
+// flooded with in-window RSTs past its limit, and B must still send its
+// own challenge ACKs.
+func TestChallengeACKsPerConnection(t *testing.T) {
+	cfg := testCfg()
+	cfg.ChallengeACKs = 3
+	cfg.RcvBuf = 4096 // a wide window, so that in-window RSTs are easy to aim
+	w := NewWorld(Options{Config: cfg})
+	if err := establish(w); err != nil {
+		t.Fatal(err)
+	}
+	count := func(s simnet.Side, n int) int {
+		before := len(w.Net().Link(s))
+		for i := 0; i < n; i++ {
+			w.Inject(s, WindowRST, uint32(10+i))
+		}
+		return len(w.Net().Link(s)) - before
+	}
+	if got := count(simnet.A, 10); got != 3 {
+		t.Errorf("A answered 10 in-window RSTs within a second with %d challenge ACKs, want the limit, 3", got)
+	}
+	if got := count(simnet.B, 10); got != 3 {
+		t.Errorf("after A's budget was spent, B sent %d challenge ACKs, want its own 3: the limit must be per connection", got)
+	}
+	w.AdvanceBy(time.Second)
+	if got := count(simnet.A, 1); got != 1 {
+		t.Errorf("a second later A sent %d challenge ACKs, want 1: the budget must refill", got)
+	}
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.State(simnet.A); st != machine.StateEstablished {
+		t.Fatalf("in-window RSTs changed A's state to %v", st)
+	}
+}
+
+// TestISNs checks invariant 16: ISNs differ across 4-tuples and grow with
+// time for one 4-tuple.
+func TestISNs(t *testing.T) {
+	cfg := testCfg()
+	iss := func(tuple machine.Tuple, now time.Duration) uint32 {
+		c := machine.NewConn(&cfg, tuple)
+		if err := c.Connect(now); err != nil {
+			t.Fatal(err)
+		}
+		return c.Vars().ISS
+	}
+	seen := map[uint32]machine.Tuple{}
+	for port := uint16(40000); port < 40064; port++ {
+		tu := simnet.DefaultTuple
+		tu.LocalPort = port
+		x := iss(tu, time.Second)
+		if prev, dup := seen[x]; dup {
+			t.Errorf("4-tuples %v and %v got the same ISS %d at the same time", prev, tu, x)
+		}
+		seen[x] = tu
+	}
+	prev := iss(simnet.DefaultTuple, 0)
+	for now := time.Duration(0); now < 10*time.Hour; now += 7*time.Minute + 13*time.Millisecond {
+		x := iss(simnet.DefaultTuple, now+time.Millisecond)
+		if !machine.SeqGT(x, prev) {
+			t.Fatalf("ISS %d at %v is not above the ISS %d chosen 7 minutes earlier on the same 4-tuple", x, now+time.Millisecond, prev)
+		}
+		prev = x
+	}
+}
+
+// TestNearWrapKey checks the precomputed NearWrapKey against the search
+// that derives it.
+func TestNearWrapKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the search takes about a second")
+	}
+	key, gap := FindNearWrapKey(500)
+	if key != NearWrapKey || gap != NearWrapGap {
+		t.Fatalf("FindNearWrapKey(500) = %x, gap %d; NearWrapKey is %x, NearWrapGap %d", key, gap, NearWrapKey, NearWrapGap)
+	}
+	for _, k := range []uint32{NearWrapGap + 1, 500, 1000} {
+		start, err := StartNearWrap(testCfg(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := NewWorld(Options{Config: testCfg(), Start: start})
+		w.Listen(simnet.B)
+		w.Connect(simnet.A)
+		w.Deliver(simnet.A, 0)
+		a, b := w.Conn(simnet.A).Vars().ISS, w.Conn(simnet.B).Vars().ISS
+		if a != -k || b != -k+NearWrapGap {
+			t.Errorf("k=%d: ISS A %d, B %d; want 2^32-%d and 2^32-%d", k, a, b, k, k-NearWrapGap)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package tunnet
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/tunnet/faults"
+)
+
+// Config configures a Stack.
+type Config struct {
+	// Device carries the packets (required). The stack closes it on Close.
+	Device Device
+
+	// Addrs are the addresses this stack owns: it answers packets sent to
+	// them and drops the rest. At least one is required; Dial picks the
+	// first of the destination's family as the local address.
+	Addrs []netip.Addr
+
+	// Machine configures every connection (buffers, MSL, RTO bounds,
+	// timeouts, RFC 1337). Its MSS is derived from the device MTU (MTU-40
+	// for IPv4, MTU-60 for IPv6) unless set lower; its Observer is ignored
+	// (use Observer below); a zero ISNKey is replaced by a random one.
+	Machine machine.Config
+
+	// Backlog bounds each listener's queue of connections not yet
+	// accepted, counting those still in SYN-RECEIVED; SYNs beyond it are
+	// dropped (default 128).
+	Backlog int
+
+	// Observer, if set, is called for every transition of every
+	// connection, synchronously and with the connection's lock held: it
+	// must be quick and must not call into the Stack.
+	Observer func(Transition)
+
+	// Faults, if active (see faults.Parse), injects loss, duplication,
+	// reordering and delay between the device and the stack, in both
+	// directions.
+	Faults faults.Config
+
+	// Pcap, if set, records every packet that crossed the device: inbound
+	// packets as read (before input faults), outbound packets as written
+	// (after output faults).
+	Pcap PacketWriter
+
+	// TTL is the IPv4 TTL / IPv6 hop limit of sent packets (64).
+	TTL uint8
+}
+
+// PacketWriter records packets; *pcap.Writer implements it. Calls are
+// serialized by the stack.
+type PacketWriter interface {
+	WritePacket(ts time.Time, pkt []byte) error
+}
+
+const (
+	defaultBacklog = 128
+	defaultTTL     = 64
+)
+
+func (c *Config) check() error {
+	if c.Device == nil {
+		return errors.New("tunnet: Config.Device is nil")
+	}
+	if len(c.Addrs) == 0 {
+		return errors.New("tunnet: Config.Addrs is empty: the stack needs at least one address")
+	}
+	for i, a := range c.Addrs {
+		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" || a.Is4In6() {
+			return fmt.Errorf("tunnet: Config.Addrs[%d] = %v: need a unicast IPv4 or IPv6 address (no zone, not IPv4-mapped)", i, a)
+		}
+	}
+	mtu := c.Device.MTU()
+	if mtu < 576 || mtu > 65535 {
+		return fmt.Errorf("tunnet: device MTU %d out of range [576, 65535]", mtu)
+	}
+	if c.Backlog < 0 {
+		return fmt.Errorf("tunnet: Config.Backlog %d is negative", c.Backlog)
+	}
+	return nil
+}

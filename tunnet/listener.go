@@ -1,0 +1,205 @@
+package tunnet
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+)
+
+// Listener is a passive OPEN on one port: a net.Listener. Each SYN for the
+// port becomes a connection in LISTEN that takes the SYN; it is queued for
+// Accept once ESTABLISHED (or CLOSE-WAIT, if the peer already closed).
+type Listener struct {
+	s       *Stack
+	key     listenKey
+	addr    *net.TCPAddr
+	acceptq chan *endpoint
+	backlog int32
+	pending atomic.Int32 // connections reserved: in SYN-RECEIVED or queued, not yet accepted
+
+	mu      sync.Mutex // orders enqueue against Close
+	closed  bool
+	closedC chan struct{}
+}
+
+// Listen announces on the stack: network is "tcp", "tcp4" or "tcp6";
+// address is "ip:port" or ":port" (every stack address of the network's
+// families). Port 0 is not supported: name the port.
+func (s *Stack) Listen(network, address string) (net.Listener, error) {
+	l, err := s.ListenTCP(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// ListenTCP is Listen returning the concrete type.
+func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
+	fail := func(err error) (*Listener, error) {
+		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+	}
+	if err := checkNetwork(network); err != nil {
+		return fail(err)
+	}
+	host, portStr, err := net.SplitHostPort(address)
+	if err != nil {
+		return fail(err)
+	}
+	port, err := parsePort(portStr)
+	if err != nil {
+		return fail(fmt.Errorf("address %q: %w", address, err))
+	}
+	if port == 0 {
+		return fail(fmt.Errorf("address %q: port 0 (pick-a-port) is not supported; name a port", address))
+	}
+	var key listenKey
+	key.port = port
+	if host != "" {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return fail(fmt.Errorf("address %q: host must be an IP literal: %w", address, err))
+		}
+		a = a.Unmap()
+		if !a.IsUnspecified() {
+			if !s.owns(a) {
+				return fail(fmt.Errorf("address %q: %v is not an address of this stack (%v)", address, a, s.cfg.Addrs))
+			}
+			key.addr = a
+		}
+	}
+	select {
+	case <-s.done:
+		return fail(net.ErrClosed)
+	default:
+	}
+	l := &Listener{
+		s: s, key: key,
+		addr:    &net.TCPAddr{IP: net.IP(key.addr.AsSlice()), Port: int(port)},
+		acceptq: make(chan *endpoint, s.backlog),
+		backlog: int32(s.backlog),
+		closedC: make(chan struct{}),
+	}
+	if !key.addr.IsValid() {
+		l.addr.IP = nil
+	}
+	if !s.demux.addListener(l) {
+		return fail(fmt.Errorf("address %q: address already in use", address))
+	}
+	return l, nil
+}
+
+func checkNetwork(network string) error {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		return nil
+	}
+	return net.UnknownNetworkError(network)
+}
+
+func parsePort(s string) (uint16, error) {
+	var p int
+	if _, err := fmt.Sscanf(s, "%d", &p); err != nil || p < 0 || p > 65535 || fmt.Sprint(p) != s {
+		return 0, fmt.Errorf("bad port %q", s)
+	}
+	return uint16(p), nil
+}
+
+// reserve takes a backlog slot for a new connection; false if full or
+// closed.
+func (l *Listener) reserve() bool {
+	for {
+		n := l.pending.Load()
+		if n >= l.backlog {
+			return false
+		}
+		if l.pending.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release gives back a slot of a connection that died before Accept.
+func (l *Listener) release() { l.pending.Add(-1) }
+
+// enqueue hands an established connection to Accept; false once the
+// listener is closed. The reservation guarantees room in the queue.
+func (l *Listener) enqueue(ep *endpoint) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		l.release()
+		return false
+	}
+	select {
+	case l.acceptq <- ep:
+		return true
+	default: // cannot happen: pending <= backlog = cap(acceptq)
+		l.release()
+		return false
+	}
+}
+
+// Accept waits for the next established connection.
+func (l *Listener) Accept() (net.Conn, error) {
+	c, err := l.AcceptTCP()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AcceptTCP is Accept returning the concrete type.
+func (l *Listener) AcceptTCP() (*Conn, error) {
+	select {
+	case ep := <-l.acceptq:
+		l.release()
+		return newConn(ep), nil
+	case <-l.closedC:
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: net.ErrClosed}
+	}
+}
+
+// Close stops listening. Connections not yet accepted are aborted (RST);
+// accepted ones are not affected.
+func (l *Listener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return &net.OpError{Op: "close", Net: "tcp", Addr: l.addr, Err: net.ErrClosed}
+	}
+	l.closed = true
+	close(l.closedC)
+	l.mu.Unlock()
+	l.s.demux.removeListener(l)
+	for {
+		select {
+		case ep := <-l.acceptq:
+			l.release()
+			ep.abort()
+		default:
+			return nil
+		}
+	}
+}
+
+// Addr returns the listening address.
+func (l *Listener) Addr() net.Addr { return l.addr }
+
+// abort aborts the connection from outside the stack's loops.
+func (ep *endpoint) abort() {
+	tx := ep.s.getTx()
+	ep.mu.Lock()
+	if !ep.dead {
+		ep.mc.Abort(ep.s.now())
+		ep.after(tx)
+	}
+	ep.mu.Unlock()
+	ep.s.putTx(tx)
+}
+
+// stateOf is for tests.
+func (ep *endpoint) stateOf() machine.State { return machine.State(ep.state.Load()) }

@@ -1,0 +1,112 @@
+package tunnet
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/tunnet/header"
+)
+
+// Transition is one step of one connection's state machine, as
+// [Config.Observer] sees it.
+type Transition struct {
+	At    time.Duration // when, since the stack started
+	Tuple machine.Tuple // the connection (local = this stack)
+	From  machine.State
+	Event machine.Event
+	Rule  machine.Rule // the spec row that fired; RuleNone if none did
+	To    machine.State
+
+	// Recv is the segment that caused the transition when Event is a
+	// segment event (HasRecv is then true).
+	Recv    SegmentInfo
+	HasRecv bool
+
+	// Sent lists the segments this stack sent as a result of the call that
+	// made the transition (on the last transition of that call). It is
+	// only valid during the Observer call.
+	Sent []SegmentInfo
+
+	// Scratch is true for the stateless replies to segments that match no
+	// connection: the transition of the scratch CLOSED or LISTEN machine
+	// that answered them.
+	Scratch bool
+}
+
+// SegmentInfo is a segment's header fields, for observers.
+type SegmentInfo struct {
+	Seq, Ack uint32
+	Flags    machine.Flags
+	Window   uint32 // as on the wire
+	MSS      uint16
+	Len      int // payload bytes
+}
+
+// segmentInfo describes s as it is (or was) on the wire: without window
+// scaling the window field holds at most 65535.
+func segmentInfo(s *machine.Segment) SegmentInfo {
+	return SegmentInfo{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: min(s.Window, maxWindow), MSS: s.MSS, Len: len(s.Payload)}
+}
+
+// maxWindow is the largest window a segment can carry without the window
+// scale option, which the stack does not negotiate yet.
+const maxWindow = 0xffff
+
+// Snapshot counts the stack's connections per state, like `ss -tan`.
+// Listeners count as LISTEN. Connections that reached CLOSED are gone and
+// not counted.
+func (s *Stack) Snapshot() map[machine.State]int {
+	m := make(map[machine.State]int)
+	s.demux.mu.RLock()
+	for _, ep := range s.demux.conns {
+		m[machine.State(ep.state.Load())]++
+	}
+	if n := len(s.demux.listeners); n > 0 {
+		m[machine.StateListen] += n
+	}
+	s.demux.mu.RUnlock()
+	return m
+}
+
+// Stats are the stack's counters. Drops are counted by reason.
+type Stats struct {
+	PacketsIn, PacketsOut uint64
+	BytesIn, BytesOut     uint64
+
+	DecodeErrors [header.NumReasons]uint64 // packets Decode rejected, by reason
+	NotOurs      uint64                    // packets for an address the stack does not own
+	NoConn       uint64                    // segments for no connection that did not open one (answered by the CLOSED or LISTEN row)
+	BacklogFull  uint64                    // SYNs dropped because a listener's backlog was full
+	FaultDrops   uint64                    // packets the fault injector dropped (both directions)
+	ReadErrors   uint64                    // device reads that failed but did not stop the stack
+	WriteErrors  uint64                    // device writes that failed (their packets are lost)
+	EncodeErrors uint64                    // segments that could not be encoded (a bug if non-zero)
+}
+
+type counters struct {
+	packetsIn, packetsOut atomic.Uint64
+	bytesIn, bytesOut     atomic.Uint64
+	decode                header.Counters
+	notOurs, noConn       atomic.Uint64
+	backlogFull           atomic.Uint64
+	readErrors            atomic.Uint64
+	writeErrors           atomic.Uint64
+	encodeErrors          atomic.Uint64
+}
+
+// Stats returns the current counters.
+func (s *Stack) Stats() Stats {
+	c := &s.counters
+	st := Stats{
+		PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
+		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
+		DecodeErrors: c.decode.Snapshot(),
+		NotOurs:      c.notOurs.Load(), NoConn: c.noConn.Load(),
+		BacklogFull: c.backlogFull.Load(),
+		ReadErrors:  c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
+		EncodeErrors: c.encodeErrors.Load(),
+	}
+	st.FaultDrops = s.faultDrops()
+	return st
+}

@@ -1,0 +1,62 @@
+package tunnet
+
+import (
+	"sync"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+)
+
+// scratch answers segments that match no connection. It steps one reusable
+// machine.Conn, reset to CLOSED (or CLOSED then LISTEN) for every such
+// segment, so the spec's CLOSED and LISTEN rows decide the reply (an RST, or
+// nothing) rather than code here.
+type scratch struct {
+	mu sync.Mutex
+	ep *endpoint
+}
+
+func (sc *scratch) init(s *Stack) {
+	ep := &endpoint{s: s, scratch: true}
+	sc.ep = ep
+}
+
+// reset puts the scratch machine into state (CLOSED or LISTEN) for tuple t.
+func (sc *scratch) reset(now time.Duration, state machine.State, t machine.Tuple) {
+	ep := sc.ep
+	ep.tuple = t
+	ep.initMachine(t)
+	if state == machine.StateListen {
+		ep.mc.Listen(now) // cannot fail from CLOSED
+	}
+	ep.clearObserved()
+}
+
+// classifyListen says what event seg would be for a connection in LISTEN.
+func (sc *scratch) classifyListen(now time.Duration, t machine.Tuple, seg *machine.Segment) machine.Event {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.reset(now, machine.StateListen, t)
+	return sc.ep.mc.Classify(seg)
+}
+
+// input answers seg as a connection in state would, then forgets it.
+func (sc *scratch) input(now time.Duration, state machine.State, t machine.Tuple, seg *machine.Segment, tx *txBatch) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.reset(now, state, t)
+	ep := sc.ep
+	ep.curSeg = seg
+	ep.mc.Input(now, seg)
+	ep.curSeg = nil
+	out := ep.mc.Outbox()
+	for i := range out {
+		tx.addSegment(&ep.tuple, &out[i])
+	}
+	if len(ep.trans) > 0 {
+		ep.report(out)
+	}
+	ep.mc.ClearOutbox()
+	ep.mc.Abort(now) // leave no TCB behind (LISTEN -> CLOSED)
+	ep.clearObserved()
+}

@@ -1,0 +1,358 @@
+package tunnet
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/tunnet/faults"
+	"github.com/tcpfsm/tcpfsm/tunnet/header"
+)
+
+// Stack is one TCP/IP endpoint on one packet device: the demultiplexer, the
+// connections, the listeners, the reader and timer goroutines.
+type Stack struct {
+	cfg      Config
+	dev      Device
+	epoch    time.Time
+	clock    func() time.Time
+	headroom int
+	mtu      int
+	ttl      uint8
+	backlog  int
+
+	mcfg4, mcfg6 machine.Config // shared by every connection of the family
+
+	demux   demux
+	timers  timers
+	scratch scratch
+	txPool  sync.Pool // *txBatch
+	pcapMu  sync.Mutex
+	faults  faultGate
+
+	counters counters
+
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+	readErr   error // why the reader stopped, if not Close
+}
+
+// New starts a stack on cfg.Device: its reader and timer goroutines run
+// until Close.
+func New(cfg Config) (*Stack, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	s := &Stack{
+		cfg:      cfg,
+		dev:      cfg.Device,
+		clock:    time.Now,
+		headroom: Headroom,
+		mtu:      cfg.Device.MTU(),
+		ttl:      cfg.TTL,
+		backlog:  cfg.Backlog,
+		done:     make(chan struct{}),
+	}
+	if s.ttl == 0 {
+		s.ttl = defaultTTL
+	}
+	if s.backlog == 0 {
+		s.backlog = defaultBacklog
+	}
+	s.epoch = s.clock()
+	if cfg.Faults.Active() {
+		s.faults.inj = faults.New(cfg.Faults, s.clock)
+	}
+
+	m := cfg.Machine
+	m.Observer = nil
+	if m.ISNKey == ([16]byte{}) {
+		if _, err := rand.Read(m.ISNKey[:]); err != nil {
+			return nil, fmt.Errorf("tunnet: ISN key: %w", err)
+		}
+	}
+	s.mcfg4, s.mcfg6 = m, m
+	s.mcfg4.MSS = clampMSS(m.MSS, s.mtu-header.IPv4MinHeaderLen-header.TCPMinHeaderLen)
+	s.mcfg6.MSS = clampMSS(m.MSS, s.mtu-header.IPv6HeaderLen-header.TCPMinHeaderLen)
+
+	var seed [16]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, fmt.Errorf("tunnet: port seed: %w", err)
+	}
+	s.demux.init(seed)
+	s.scratch.init(s)
+	s.txPool.New = func() any { return s.newTx() }
+	s.timers.init(s)
+
+	s.wg.Add(2)
+	go s.readLoop()
+	go s.timers.loop()
+	return s, nil
+}
+
+func clampMSS(set uint16, fromMTU int) uint16 {
+	if set != 0 && int(set) < fromMTU {
+		return set
+	}
+	return uint16(fromMTU)
+}
+
+// now is the machine clock: time since the stack started.
+func (s *Stack) now() time.Duration { return s.clock().Sub(s.epoch) }
+
+// machineConfig returns the shared machine configuration for a's family.
+func (s *Stack) machineConfig(a netip.Addr) *machine.Config {
+	if a.Is4() {
+		return &s.mcfg4
+	}
+	return &s.mcfg6
+}
+
+// owns reports whether a is one of the stack's addresses.
+func (s *Stack) owns(a netip.Addr) bool {
+	for _, x := range s.cfg.Addrs {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// localAddrFor returns the stack's first address of remote's family.
+func (s *Stack) localAddrFor(remote netip.Addr) (netip.Addr, bool) {
+	for _, x := range s.cfg.Addrs {
+		if x.Is4() == remote.Is4() {
+			return x, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// Addrs returns the addresses the stack owns.
+func (s *Stack) Addrs() []netip.Addr { return append([]netip.Addr(nil), s.cfg.Addrs...) }
+
+// MTU returns the device MTU.
+func (s *Stack) MTU() int { return s.mtu }
+
+// Done is closed when the stack stops (Close, or a fatal device error).
+func (s *Stack) Done() <-chan struct{} { return s.done }
+
+// Close aborts every connection (sending RST where the spec says so),
+// closes the listeners and the device, and waits for the stack's
+// goroutines. It is safe to call more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		s.shutdown()
+		s.closeErr = s.dev.Close()
+		s.wg.Wait()
+		s.timers.stopAll()
+	})
+	return s.closeErr
+}
+
+// shutdown marks the stack closed and aborts what is still open.
+func (s *Stack) shutdown() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	for _, l := range s.demux.allListeners() {
+		l.Close()
+	}
+	for _, ep := range s.demux.allConns() {
+		tx := s.getTx()
+		ep.mu.Lock()
+		if !ep.dead {
+			ep.mc.Abort(s.now())
+			ep.after(tx)
+		}
+		ep.mu.Unlock()
+		s.putTx(tx)
+	}
+	close(s.done)
+	for _, ep := range s.demux.allConns() { // late arrivals
+		ep.mu.Lock()
+		ep.wakeAll()
+		ep.mu.Unlock()
+	}
+}
+
+// Err returns the error that stopped the reader, if the device failed.
+func (s *Stack) Err() error {
+	select {
+	case <-s.done:
+		return s.readErr
+	default:
+		return nil
+	}
+}
+
+// readLoop is the one reader goroutine: batched device reads, each packet
+// through input faults, decode, demux and the machine; the replies go out in
+// one batched write per read batch.
+func (s *Stack) readLoop() {
+	defer s.wg.Done()
+	batch := max(s.dev.BatchSize(), 1)
+	size := s.headroom + s.mtu
+	bufs := make([][]byte, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, size)
+	}
+	sizes := make([]int, batch)
+	r := &rxState{s: s, tx: s.newTx()}
+	r.emit = r.emitFlushed // bound once: no allocation per packet
+	consecutiveErrs := 0
+	for {
+		n, err := s.dev.ReadBatch(bufs, sizes, s.headroom)
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			if isTransientReadErr(err) && consecutiveErrs < 100 {
+				consecutiveErrs++
+				s.counters.readErrors.Add(1)
+				continue
+			}
+			s.readErr = fmt.Errorf("tunnet: device read: %w", err)
+			go s.Close() // cannot Close here: Close waits for this goroutine
+			return
+		}
+		consecutiveErrs = 0
+		r.now = s.now()
+		ts := time.Time{}
+		for i := range n {
+			pkt := bufs[i][s.headroom : s.headroom+sizes[i]]
+			s.counters.packetsIn.Add(1)
+			s.counters.bytesIn.Add(uint64(len(pkt)))
+			if s.cfg.Pcap != nil {
+				if ts.IsZero() {
+					ts = s.clock()
+				}
+				s.recordPcap(ts, pkt)
+			}
+			if s.faults.inj != nil {
+				s.faultsIn(pkt, r.emit)
+				continue
+			}
+			r.deliver(pkt)
+		}
+		s.flushTx(r.tx)
+	}
+}
+
+// isTransientReadErr reports read errors after which the device still
+// works (a packet too big or split into too many segments).
+func isTransientReadErr(err error) bool {
+	var t interface{ Temporary() bool }
+	if errors.As(err, &t) && t.Temporary() {
+		return true
+	}
+	return isTooManySegments(err)
+}
+
+// rxState is the reader goroutine's per-packet state.
+type rxState struct {
+	s    *Stack
+	tx   *txBatch
+	now  time.Duration
+	pkt  header.Packet
+	seg  machine.Segment
+	emit faults.EmitFunc
+}
+
+// deliver decodes one packet and hands its segment to the stack.
+func (r *rxState) deliver(b []byte) {
+	s := r.s
+	p := &r.pkt
+	if err := header.Decode(b, p); err != nil {
+		s.counters.decode.Count(err)
+		return
+	}
+	if !s.owns(p.Dst) {
+		s.counters.notOurs.Add(1)
+		return
+	}
+	t := machine.Tuple{LocalAddr: p.Dst, LocalPort: p.TCP.DstPort, RemoteAddr: p.Src, RemotePort: p.TCP.SrcPort}
+	r.seg = machine.Segment{
+		Seq:     p.TCP.Seq,
+		Ack:     p.TCP.Ack,
+		Flags:   machine.Flags(p.TCP.Flags) & flagMask,
+		Window:  uint32(p.TCP.Window),
+		Payload: p.Payload,
+	}
+	if p.TCP.Opts.HasMSS {
+		r.seg.MSS = p.TCP.Opts.MSS
+	}
+	s.input(r.now, t, &r.seg, r.tx)
+}
+
+// flagMask keeps the control bits the machine knows (header and machine
+// use the same bit positions for FIN..URG).
+const flagMask = machine.FIN | machine.SYN | machine.RST | machine.PSH | machine.ACK | machine.URG
+
+// input hands seg (arrived for tuple t) to its connection, to a listener,
+// or to the scratch machine that answers segments for no connection.
+func (s *Stack) input(now time.Duration, t machine.Tuple, seg *machine.Segment, tx *txBatch) {
+	for {
+		ep := s.demux.lookup(t)
+		if ep == nil {
+			break
+		}
+		ep.mu.Lock()
+		if ep.dead { // freed since the lookup: look again
+			ep.mu.Unlock()
+			continue
+		}
+		ep.input(now, seg, tx)
+		ep.mu.Unlock()
+		return
+	}
+	if l := s.demux.listener(t.LocalAddr, t.LocalPort); l != nil {
+		s.listenInput(now, l, t, seg, tx)
+		return
+	}
+	s.counters.noConn.Add(1)
+	s.scratch.input(now, machine.StateClosed, t, seg, tx)
+}
+
+// listenInput handles a segment for a listening port with no connection: a
+// SYN (as the LISTEN machine classifies it) becomes a new connection in
+// LISTEN that then takes the SYN; anything else is answered by the scratch
+// LISTEN machine.
+func (s *Stack) listenInput(now time.Duration, l *Listener, t machine.Tuple, seg *machine.Segment, tx *txBatch) {
+	if s.scratch.classifyListen(now, t, seg) != machine.EventRcvSyn {
+		s.counters.noConn.Add(1)
+		s.scratch.input(now, machine.StateListen, t, seg, tx)
+		return
+	}
+	if !l.reserve() {
+		s.counters.backlogFull.Add(1)
+		return
+	}
+	ep := s.newEndpoint(t)
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if !s.demux.insert(ep) { // another reader created it meanwhile
+		l.release()
+		return
+	}
+	ep.l = l
+	ep.mc.SetAcceptIncarnation(true)
+	if err := ep.mc.Listen(now); err != nil {
+		l.release()
+		ep.mc.Abort(now)
+		ep.after(tx)
+		return
+	}
+	ep.clearObserved() // the LISTEN of a child is bookkeeping, not news
+	ep.input(now, seg, tx)
+}

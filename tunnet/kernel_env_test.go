@@ -13,7 +13,6 @@ import (
 	"github.com/tcpfsm/tcpfsm/internal/netns"
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/tunnet/tundev"
-	"golang.org/x/sys/unix"
 )
 
 // TestMain re-runs the test binary in a fresh network namespace when root,
@@ -63,7 +62,7 @@ func newKernelEnv(t testing.TB, mutate func(*Config)) *kernelEnv {
 			t.Fatal(err)
 		}
 	}
-	if err := setTxQueueLen(name, 10000); err != nil {
+	if err := dev.SetTxQueueLen(10000); err != nil {
 		dev.Close()
 		t.Fatal(err)
 	}
@@ -133,25 +132,4 @@ func onlyOurs(dump string) string {
 		}
 	}
 	return strings.Join(keep, "\n\n")
-}
-
-// setTxQueueLen sets the interface's transmit queue length: the queue of
-// packets the kernel sends into the TUN before the stack reads them. The
-// default (500) overflows when a burst from many sockets meets a reader
-// that the Go scheduler runs a little late.
-func setTxQueueLen(name string, n uint32) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("txqueuelen of %s: %w", name, err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq(name)
-	if err != nil {
-		return fmt.Errorf("txqueuelen of %s: %w", name, err)
-	}
-	ifr.SetUint32(n)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFTXQLEN, ifr); err != nil {
-		return fmt.Errorf("txqueuelen of %s: %w", name, err)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -255,7 +256,18 @@ func (d *demo) waitDrained(limit time.Duration) bool {
 }
 
 func goClientGet(url string) (string, error) {
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	transport := &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return finFirstConn{c}, nil
+		},
+	}
+	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	resp, err := client.Get(url)
 	if err != nil {
 		return "", err
@@ -266,6 +278,17 @@ func goClientGet(url string) (string, error) {
 		return "", fmt.Errorf("reading the body: %w", err)
 	}
 	return checkPage(resp.Status, body)
+}
+
+// finFirstConn makes the client's Close wait (up to 5 s) for the server's
+// FIN. Without it, whether the server's FIN or the client's reaches the
+// wire first is a race, and the story would not be the same every run.
+type finFirstConn struct{ net.Conn }
+
+func (c finFirstConn) Close() error {
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.Copy(io.Discard, c.Conn)
+	return c.Conn.Close()
 }
 
 func curlGet(curl, url string) (string, error) {

@@ -20,7 +20,6 @@ import (
 	"github.com/tcpfsm/tcpfsm/tunnet/faults"
 	"github.com/tcpfsm/tcpfsm/tunnet/pcap"
 	"github.com/tcpfsm/tcpfsm/tunnet/tundev"
-	"golang.org/x/sys/unix"
 )
 
 const serveHelp = `
@@ -264,7 +263,7 @@ func startRuntime(c runtimeConfig) (*tunRuntime, error) {
 			return fail(err)
 		}
 	}
-	if err := setTxQueueLen(dev.Name(), tunTxQueueLen); err != nil {
+	if err := dev.SetTxQueueLen(tunTxQueueLen); err != nil {
 		return fail(err)
 	}
 	if err := dev.SetUp(); err != nil {
@@ -300,24 +299,6 @@ func (rt *tunRuntime) close() error {
 		err = errors.Join(err, rt.pcap.Close())
 	}
 	return err
-}
-
-// setTxQueueLen sets an interface's transmit queue length.
-func setTxQueueLen(name string, n uint32) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("setting txqueuelen of %s: %w", name, err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq(name)
-	if err != nil {
-		return fmt.Errorf("setting txqueuelen of %s: %w", name, err)
-	}
-	ifr.SetUint32(n)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFTXQLEN, ifr); err != nil {
-		return fmt.Errorf("setting txqueuelen of %s: %w", name, err)
-	}
-	return nil
 }
 
 // formatTransition is serve's one-line form of a transition.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
 )
 
@@ -99,6 +100,27 @@ func (d *Device) AddAddr(prefix netip.Prefix) error {
 	}
 	if err := addAddr(d.index, prefix); err != nil {
 		return fmt.Errorf("tundev: adding %v to %s: %w", prefix, d.name, err)
+	}
+	return nil
+}
+
+// SetTxQueueLen sets the interface's transmit queue length: the queue of
+// packets the kernel sends into the TUN before the stack reads them. The
+// default (500) overflows when a burst from many sockets meets a reader
+// that the Go scheduler runs a little late.
+func (d *Device) SetTxQueueLen(n uint32) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("tundev: txqueuelen of %s: %w", d.name, err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(d.name)
+	if err != nil {
+		return fmt.Errorf("tundev: txqueuelen of %s: %w", d.name, err)
+	}
+	ifr.SetUint32(n)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFTXQLEN, ifr); err != nil {
+		return fmt.Errorf("tundev: txqueuelen of %s: %w", d.name, err)
 	}
 	return nil
 }

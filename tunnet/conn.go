@@ -89,6 +89,15 @@ func (c *Conn) readLocked(p []byte) (n int, wait bool, err error) {
 	mc := ep.mc
 	connErr := mc.Err()
 	switch {
+	case len(ep.tail) > 0:
+		// Text kept from a connection that is closing or closed.
+		n = copy(p, ep.tail)
+		ep.tail = ep.tail[n:]
+		if len(ep.tail) == 0 {
+			ep.tail = nil
+		}
+		ep.mu.Unlock()
+		return n, false, nil
 	case mc.Readable() > 0:
 		if len(p) == 0 {
 			ep.mu.Unlock()

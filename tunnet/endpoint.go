@@ -1,6 +1,7 @@
 package tunnet
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,12 @@ type endpoint struct {
 	queued    bool      // handed to l's accept queue
 	dead      bool      // reached CLOSED and left the demux
 	appClosed bool      // the application called Close: discard what arrives
-	gen       uint32    // incarnation: a TIME-WAIT connection reborn by a SYN gets a new one
+	// tail holds text the peer sent before its FIN that the application
+	// has not read yet, moved out of the machine once nothing more can
+	// arrive (LAST-ACK, CLOSING, TIME-WAIT), because reaching CLOSED
+	// deletes the TCB and its buffers. Nil unless that happens.
+	tail []byte
+	gen  uint32 // incarnation: a TIME-WAIT connection reborn by a SYN gets a new one
 
 	// Observer support (only when Config.Observer is set).
 	ownCfg  machine.Config
@@ -108,6 +114,7 @@ func (ep *endpoint) tick(now time.Duration, tx *txBatch) {
 func (ep *endpoint) reincarnate(now time.Duration) {
 	ep.gen++
 	ep.appClosed = false
+	ep.tail = nil
 	ep.queued = false
 	ep.l = nil
 	ep.wakeAll()
@@ -128,6 +135,9 @@ func (ep *endpoint) after(tx *txBatch) {
 		ep.discard(now)
 	}
 	st := ep.mc.State()
+	if ep.mc.Readable() > 0 && (st == machine.StateLastAck || st == machine.StateClosing || st == machine.StateTimeWait) {
+		ep.keepTail(now)
+	}
 	if ep.l != nil && !ep.queued {
 		switch st {
 		case machine.StateEstablished, machine.StateCloseWait:
@@ -183,6 +193,20 @@ func (ep *endpoint) free() {
 	}
 	ep.rdWait, ep.wrWait = false, false
 	ep.wakeAll()
+}
+
+// keepTail moves the unread text into ep.tail, so the application can read
+// it after the machine deletes the TCB on its way to CLOSED.
+func (ep *endpoint) keepTail(now time.Duration) {
+	for ep.mc.Readable() > 0 {
+		at, need := len(ep.tail), ep.mc.Readable()
+		ep.tail = slices.Grow(ep.tail, need)
+		n, err := ep.mc.Read(now, ep.tail[at:at+need])
+		ep.tail = ep.tail[:at+n]
+		if n == 0 || err != nil {
+			return
+		}
+	}
 }
 
 // discard reads and drops what arrived after the application closed, so

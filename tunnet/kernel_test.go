@@ -1,6 +1,7 @@
 package tunnet
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -535,5 +536,63 @@ func TestKernelTimeWait(t *testing.T) {
 	}
 	if d := leave - enter; d < 2*testMSL || d > 2*testMSL+500*time.Millisecond {
 		t.Fatalf("TIME-WAIT lasted %v, want 2*MSL = %v (within 500ms)", d, 2*testMSL)
+	}
+}
+
+// TestKernelUnreadDataSurvivesClose: the kernel sends data and its FIN; the
+// stack's application half-closes without reading (CLOSE-WAIT -> LAST-ACK),
+// the kernel ACKs our FIN (LAST-ACK -> CLOSED, which deletes the TCB), and
+// only then does the application read. Every byte must still be there,
+// then EOF, as with a kernel socket.
+func TestKernelUnreadDataSurvivesClose(t *testing.T) {
+	e := newKernelEnv(t, nil)
+	ln, err := e.s.Listen("tcp", e.stackAddr(5010))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	want := bytes.Repeat([]byte("unread before close; "), 2000) // 42 KB, several segments
+	srv := serveOne(ln, func(nc net.Conn) error {
+		c := nc.(*Conn)
+		defer c.Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for c.State() != machine.StateCloseWait { // the kernel's data and FIN are in
+			if time.Now().After(deadline) {
+				return fmt.Errorf("stack never reached CLOSE-WAIT: %v", c.State())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err := c.CloseWrite(); err != nil { // CLOSE-WAIT -> LAST-ACK, nothing read yet
+			return err
+		}
+		for c.State() != machine.StateClosed { // the kernel ACKs our FIN: the TCB is deleted
+			if time.Now().After(deadline) {
+				return fmt.Errorf("stack never reached CLOSED: %v", c.State())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		got, err := io.ReadAll(c)
+		if err != nil {
+			return fmt.Errorf("read after CLOSED: %w", err)
+		}
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("read %d bytes after CLOSED, want the %d the kernel sent", len(got), len(want))
+		}
+		return nil
+	})
+	c, err := net.Dial("tcp", e.stackAddr(5010))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if _, err := io.ReadAll(c); err != nil { // the stack's FIN
+		t.Fatal(err)
+	}
+	if err := <-srv; err != nil {
+		t.Fatal(err)
 	}
 }

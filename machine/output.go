@@ -25,14 +25,10 @@ func (c *Conn) emit(seq, ack uint32, flags Flags, payload []byte) {
 	c.outbox = append(c.outbox, Segment{Seq: seq, Ack: ack, Flags: flags, Window: wnd, Payload: payload})
 }
 
-// maxSynWindow is the largest window a SYN can carry: its window field is
-// never scaled (RFC 7323 2.2).
-const maxSynWindow = 65535
-
 // emitSyn sends our SYN (or SYN+ACK) with the MSS option.
 func (c *Conn) emitSyn(ack bool) {
 	t := &c.t
-	wnd := min(c.rcvFree(), maxSynWindow)
+	wnd := min(c.rcvFree(), MaxWindow) // a SYN's window is never scaled (RFC 7323 2.2)
 	seg := Segment{Seq: t.iss, Flags: SYN, Window: wnd, MSS: c.cfg.mss()}
 	if ack {
 		seg.Flags |= ACK

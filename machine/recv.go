@@ -13,19 +13,19 @@ import "io"
 // rcvFree is the receive buffer's free space.
 func (c *Conn) rcvFree() uint32 { return uint32(max(c.cfg.rcvBuf()-c.rcv.n, 0)) }
 
-// maxWindow is the largest window the 16-bit window field carries. The
+// MaxWindow is the largest window the 16-bit window field carries. The
 // machine does not negotiate window scaling (RFC 7323), so it never
 // advertises more, whatever RcvBuf is.
-const maxWindow = 65535
+const MaxWindow = 65535
 
-// rcvWindow is RCV.WND: the free space (at most maxWindow), except that the right edge
+// rcvWindow is RCV.WND: the free space (at most MaxWindow), except that the right edge
 // RCV.NXT+RCV.WND only moves right, and only by at least
 // min(RcvBuf/2, MSS) at a time (receiver SWS avoidance, RFC 9293
 // 3.8.6.2.2). It is the window advertised, and the one the acceptability
 // test and trimming use.
 func (c *Conn) rcvWindow() uint32 {
 	t := &c.t
-	free := min(c.rcvFree(), maxWindow)
+	free := min(c.rcvFree(), MaxWindow)
 	var old uint32 // what is left of the window last advertised
 	if SeqGT(t.rcvAdv, t.rcvNxt) {
 		old = t.rcvAdv - t.rcvNxt

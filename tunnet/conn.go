@@ -89,6 +89,10 @@ func (c *Conn) readLocked(p []byte) (n int, wait bool, err error) {
 	mc := ep.mc
 	connErr := mc.Err()
 	switch {
+	case len(p) == 0:
+		// Like a socket: a zero-length read returns at once.
+		ep.mu.Unlock()
+		return 0, false, nil
 	case len(ep.tail) > 0:
 		// Text kept from a connection that is closing or closed.
 		n = copy(p, ep.tail)
@@ -99,10 +103,6 @@ func (c *Conn) readLocked(p []byte) (n int, wait bool, err error) {
 		ep.mu.Unlock()
 		return n, false, nil
 	case mc.Readable() > 0:
-		if len(p) == 0 {
-			ep.mu.Unlock()
-			return 0, false, nil
-		}
 		tx := s.getTx()
 		n, err = mc.Read(s.now(), p)
 		ep.after(tx)
@@ -266,11 +266,6 @@ func (c *Conn) Abort() error {
 }
 
 // connErr returns the connection's error, if it has one, mapped.
-func (c *Conn) connErr() error {
-	c.ep.mu.Lock()
-	defer c.ep.mu.Unlock()
-	return mapErr(c.ep.mc.Err())
-}
 
 // LocalAddr returns the local address (a *net.TCPAddr).
 func (c *Conn) LocalAddr() net.Addr { return c.local }

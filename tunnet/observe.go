@@ -46,12 +46,8 @@ type SegmentInfo struct {
 // segmentInfo describes s as it is (or was) on the wire: without window
 // scaling the window field holds at most 65535.
 func segmentInfo(s *machine.Segment) SegmentInfo {
-	return SegmentInfo{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: min(s.Window, maxWindow), MSS: s.MSS, Len: len(s.Payload)}
+	return SegmentInfo{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: min(s.Window, machine.MaxWindow), MSS: s.MSS, Len: len(s.Payload)}
 }
-
-// maxWindow is the largest window a segment can carry without the window
-// scale option, which the stack does not negotiate yet.
-const maxWindow = 0xffff
 
 // Snapshot counts the stack's connections per state, like `ss -tan`.
 // Listeners count as LISTEN. Connections that reached CLOSED are gone and

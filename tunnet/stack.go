@@ -211,6 +211,11 @@ func (s *Stack) readLoop() {
 	consecutiveErrs := 0
 	for {
 		n, err := s.dev.ReadBatch(bufs, sizes, s.headroom)
+		// A batch can end in an error after n good packets (wireguard's
+		// tun reports ErrTooManySegments that way): take them first.
+		if n > 0 {
+			s.handleBatch(r, bufs[:n], sizes)
+		}
 		if err != nil {
 			select {
 			case <-s.done:
@@ -227,26 +232,31 @@ func (s *Stack) readLoop() {
 			return
 		}
 		consecutiveErrs = 0
-		r.now = s.now()
-		ts := time.Time{}
-		for i := range n {
-			pkt := bufs[i][s.headroom : s.headroom+sizes[i]]
-			s.counters.packetsIn.Add(1)
-			s.counters.bytesIn.Add(uint64(len(pkt)))
-			if s.cfg.Pcap != nil {
-				if ts.IsZero() {
-					ts = s.clock()
-				}
-				s.recordPcap(ts, pkt)
-			}
-			if s.faults.inj != nil {
-				s.faultsIn(pkt, r.emit)
-				continue
-			}
-			r.deliver(pkt)
-		}
-		s.flushTx(r.tx)
 	}
+}
+
+// handleBatch takes one batch of packets read from the device: pcap, input
+// faults, decode and delivery, then one flush of everything it sent.
+func (s *Stack) handleBatch(r *rxState, bufs [][]byte, sizes []int) {
+	r.now = s.now()
+	ts := time.Time{}
+	for i := range bufs {
+		pkt := bufs[i][s.headroom : s.headroom+sizes[i]]
+		s.counters.packetsIn.Add(1)
+		s.counters.bytesIn.Add(uint64(len(pkt)))
+		if s.cfg.Pcap != nil {
+			if ts.IsZero() {
+				ts = s.clock()
+			}
+			s.recordPcap(ts, pkt)
+		}
+		if s.faults.inj != nil {
+			s.faultsIn(pkt, r.emit)
+			continue
+		}
+		r.deliver(pkt)
+	}
+	s.flushTx(r.tx)
 }
 
 // isTransientReadErr reports read errors after which the device still

@@ -80,7 +80,7 @@ func (tx *txBatch) addSegment(t *machine.Tuple, seg *machine.Segment) {
 		Seq:     seg.Seq,
 		Ack:     seg.Ack,
 		Flags:   uint8(seg.Flags & flagMask),
-		Window:  uint16(min(seg.Window, maxWindow)),
+		Window:  uint16(min(seg.Window, machine.MaxWindow)),
 	}
 	if seg.MSS != 0 {
 		h.Opts.MSS, h.Opts.HasMSS = seg.MSS, true

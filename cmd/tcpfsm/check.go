@@ -104,6 +104,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if res.Violation != nil {
 		return 1
 	}
+	if res.Stopped {
+		// An unfinished search proves nothing about the bound asked for.
+		fmt.Fprintf(stderr, "%s: stopped at -max-states %d before the depth bound was explored; raise -max-states (0: no limit)\n", fs.Name(), o.MaxStates)
+		return 1
+	}
 	return 0
 }
 

@@ -77,3 +77,15 @@ func TestCheckMutation(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckUnfinishedFails: a search cut short by -max-states must not
+// exit 0, or CI could pass on a check that never covered its bound.
+func TestCheckUnfinishedFails(t *testing.T) {
+	code, out, errOut := runCheckArgs("-depth", "30", "-max-states", "50")
+	if code != 1 {
+		t.Fatalf("exit %d with -max-states 50, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "unfinished") || !strings.Contains(errOut, "raise -max-states") {
+		t.Fatalf("an unfinished run must say so:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}

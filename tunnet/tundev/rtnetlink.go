@@ -25,7 +25,7 @@ func newRtnlMsg(typ, flags uint16) *rtnlMsg {
 
 func (m *rtnlMsg) put(p []byte) {
 	m.b = append(m.b, p...)
-	for len(m.b)%4 != 0 {
+	for len(m.b) < rtnlAlign(len(m.b)) {
 		m.b = append(m.b, 0)
 	}
 }

@@ -30,9 +30,10 @@ func (c *SeededChooser) Intn(_ string, n int) int { return c.r.IntN(n) }
 // in the current state (rapid then draws another).
 type Action func(w *World, c Chooser) bool
 
-// Actions are the moves of the property tests, by name: application calls
-// on either side, network faults, time passing and hostile segments.
-var Actions = map[string]Action{
+// actions are the moves of the property tests, by name: application calls
+// on either side, network faults, time passing and hostile segments. It is
+// read only.
+var actions = map[string]Action{
 	"open":        actOpen,
 	"write":       actWrite,
 	"read":        actRead,
@@ -147,10 +148,10 @@ func actInject(w *World, c Chooser) bool {
 	return true
 }
 
-// actionNames lists Actions' keys in a fixed order.
+// actionNames lists actions' keys in a fixed order.
 func actionNames() []string {
-	names := make([]string, 0, len(Actions))
-	for name := range Actions {
+	names := make([]string, 0, len(actions))
+	for name := range actions {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -163,7 +164,7 @@ func (w *World) RandomWalk(c Chooser, n int) error {
 	names := actionNames()
 	for i := 0; i < n && w.err == nil; i++ {
 		for try := 0; try < 20; try++ {
-			if Actions[names[c.Intn("action", len(names))]](w, c) {
+			if actions[names[c.Intn("action", len(names))]](w, c) {
 				break
 			}
 		}

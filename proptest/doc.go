@@ -18,12 +18,12 @@
 //
 // The tests of this package are:
 //
-//   - TestProperty: rapid state-machine tests over Actions, with the
+//   - TestProperty: rapid state-machine tests over the actions in actions.go, with the
 //     invariants checked after every step and the stateless machine
 //     cross-checking the generated dispatcher on every step (Differential,
 //     invariant 19). Runs start with ISNs within 1000 of 2^32
 //     (StartNearWrap, NearWrapKey).
-//   - TestCoverage: seeded random walks over the same Actions plus the
+//   - TestCoverage: seeded random walks over the same actions plus the
 //     targeted scenarios; fails listing every spec rule never taken
 //     (invariant 20).
 //   - TestMutationRapid: each deliberately broken machine of package mutate

@@ -30,7 +30,7 @@ func keyFromIndex(i uint64) [16]byte {
 // FindNearWrapKey returns the first key (counting up from index 1) under
 // which B's ISN offset exceeds A's by 1..maxGap, with its gap.
 func FindNearWrapKey(maxGap uint32) (key [16]byte, gap uint32) {
-	ta := simnet.DefaultTuple
+	ta := simnet.DefaultTuple()
 	tb := simnet.Reverse(ta)
 	for i := uint64(1); ; i++ {
 		key = keyFromIndex(i)
@@ -51,7 +51,7 @@ const isnTick = 4 * time.Microsecond
 func StartNearWrap(cfg machine.Config, k uint32) (time.Duration, error) {
 	cfg = TestConfig(cfg)
 	cfg.Observer, cfg.Step = nil, nil
-	t := simnet.DefaultTuple
+	t := simnet.DefaultTuple()
 	f := machine.ISN(&cfg.ISNKey, t, 0)
 	start := time.Duration(-k-f) * isnTick
 	c := machine.NewConn(&cfg, t)

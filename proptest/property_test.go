@@ -42,20 +42,20 @@ func drawWorld(t *rapid.T, base Options) *World {
 func property(base Options) func(*rapid.T) {
 	return func(t *rapid.T) {
 		w := drawWorld(t, base)
-		actions := make(map[string]func(*rapid.T), len(Actions)+1)
-		for name, a := range Actions {
-			actions[name] = func(t *rapid.T) {
+		moves := make(map[string]func(*rapid.T), len(actions)+1)
+		for name, a := range actions {
+			moves[name] = func(t *rapid.T) {
 				if !a(w, rapidChooser{t}) {
 					t.Skip("does not apply now")
 				}
 			}
 		}
-		actions[""] = func(t *rapid.T) {
+		moves[""] = func(t *rapid.T) {
 			if err := w.Check(); err != nil {
 				t.Fatal(err)
 			}
 		}
-		t.Repeat(actions)
+		t.Repeat(moves)
 		if err := w.Finish(); err != nil {
 			t.Fatal(err)
 		}

@@ -275,7 +275,7 @@ func TestISNs(t *testing.T) {
 	}
 	seen := map[uint32]machine.Tuple{}
 	for port := uint16(40000); port < 40064; port++ {
-		tu := simnet.DefaultTuple
+		tu := simnet.DefaultTuple()
 		tu.LocalPort = port
 		x := iss(tu, time.Second)
 		if prev, dup := seen[x]; dup {
@@ -283,9 +283,9 @@ func TestISNs(t *testing.T) {
 		}
 		seen[x] = tu
 	}
-	prev := iss(simnet.DefaultTuple, 0)
+	prev := iss(simnet.DefaultTuple(), 0)
 	for now := time.Duration(0); now < 10*time.Hour; now += 7*time.Minute + 13*time.Millisecond {
-		x := iss(simnet.DefaultTuple, now+time.Millisecond)
+		x := iss(simnet.DefaultTuple(), now+time.Millisecond)
 		if !machine.SeqGT(x, prev) {
 			t.Fatalf("ISS %d at %v is not above the ISS %d chosen 7 minutes earlier on the same 4-tuple", x, now+time.Millisecond, prev)
 		}

@@ -100,11 +100,13 @@ type Net struct {
 }
 
 // DefaultTuple is A's socket pair when Options.Tuple is zero.
-var DefaultTuple = machine.Tuple{
-	LocalAddr:  netip.AddrFrom4([4]byte{10, 0, 0, 1}),
-	LocalPort:  40000,
-	RemoteAddr: netip.AddrFrom4([4]byte{10, 0, 0, 2}),
-	RemotePort: 80,
+func DefaultTuple() machine.Tuple {
+	return machine.Tuple{
+		LocalAddr:  netip.AddrFrom4([4]byte{10, 0, 0, 1}),
+		LocalPort:  40000,
+		RemoteAddr: netip.AddrFrom4([4]byte{10, 0, 0, 2}),
+		RemotePort: 80,
+	}
 }
 
 // Reverse is the socket pair as the other end sees it.
@@ -147,7 +149,7 @@ func New(o Options) *Net {
 	}
 	t := o.Tuple
 	if t == (machine.Tuple{}) {
-		t = DefaultTuple
+		t = DefaultTuple()
 	}
 	n.conn[A] = machine.NewConn(n.cfg[A], t)
 	n.conn[B] = machine.NewConn(n.cfg[B], Reverse(t))

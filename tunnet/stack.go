@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -115,14 +116,7 @@ func (s *Stack) machineConfig(a netip.Addr) *machine.Config {
 }
 
 // owns reports whether a is one of the stack's addresses.
-func (s *Stack) owns(a netip.Addr) bool {
-	for _, x := range s.cfg.Addrs {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
+func (s *Stack) owns(a netip.Addr) bool { return slices.Contains(s.cfg.Addrs, a) }
 
 // localAddrFor returns the stack's first address of remote's family.
 func (s *Stack) localAddrFor(remote netip.Addr) (netip.Addr, bool) {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,20 +177,11 @@ func planAddresses(addrs, listens []string) (prefixes []netip.Prefix, stack []ne
 			return nil, nil, nil, fmt.Errorf("-listen %v: the IP must lie in an -addr prefix (%v) and differ from the kernel's address", ap, prefixes)
 		}
 		aps = append(aps, ap)
-		if !containsAddr(stack, ap.Addr()) {
+		if !slices.Contains(stack, ap.Addr()) {
 			stack = append(stack, ap.Addr())
 		}
 	}
 	return prefixes, stack, aps, nil
-}
-
-func containsAddr(list []netip.Addr, a netip.Addr) bool {
-	for _, x := range list {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }
 
 // appHandler returns the application serve runs on a listener.

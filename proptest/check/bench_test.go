@@ -22,3 +22,22 @@ func BenchmarkChecker(b *testing.B) {
 	b.ReportMetric(float64(states)/b.Elapsed().Seconds(), "states/s")
 	b.ReportMetric(float64(states)/float64(b.N), "states/op")
 }
+
+// BenchmarkCheckerFaults measures the rate with loss, duplication and
+// reordering, where most states are at the depth bound (the frontier the
+// checker never expands, and so never saves).
+func BenchmarkCheckerFaults(b *testing.B) {
+	states := 0
+	for b.Loop() {
+		res, err := Run(Options{Depth: 10, Loss: true, Dup: true, Reorder: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Violation != nil {
+			b.Fatalf("the benchmark needs a clean exploration: %v", res.Violation)
+		}
+		states += res.States
+	}
+	b.ReportMetric(float64(states)/b.Elapsed().Seconds(), "states/s")
+	b.ReportMetric(float64(states)/float64(b.N), "states/op")
+}

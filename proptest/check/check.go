@@ -93,12 +93,14 @@ func (c *Counterexample) Error() string {
 	return fmt.Sprintf("invariant %d: %s (after %d moves)", c.Invariant, c.Message, len(c.Path))
 }
 
-// stateInfo is what the checker keeps about every state reached.
+// stateInfo is what the checker keeps about every state reached: 12
+// bytes.
 type stateInfo struct {
 	parent int32
 	move   Move
-	depth  uint16
 	flags  uint8
+	depth  uint16
+	nsucc  uint16 // distinct successors other than itself, by moves that do not give up (moves number under 3*255+8)
 }
 
 const (
@@ -107,17 +109,19 @@ const (
 	flagMoves                  // some move is possible (else: a deadlock, unless a goal)
 )
 
-// edge is a move between states that does not give up (no user timeout).
-type edge struct{ from, to int32 }
-
 // checker is one exploration.
 type checker struct {
-	o      Options
-	world  *proptest.World
-	states []stateInfo
+	o     Options
+	world *proptest.World
+	// states[i] is state i; states are numbered in BFS order, which is
+	// also the order they are expanded in.
+	states chunked[stateInfo]
 	seen   *stateSet
-	edges  []edge
-	pool   []*proptest.Snapshot
+	queue  snapQueue
+	// succ holds the successors (moves that do not give up, self-loops and
+	// repeats left out) of the expanded states, in state order:
+	// states[i].nsucc of them each. The liveness check needs no more.
+	succ   chunked[int32]
 	key    []byte
 	moves  []Move
 	gaveUp bool // the current move fired a user timeout
@@ -174,90 +178,82 @@ func newWorld(o *Options, onRec func(*simnet.Record), quiet bool) (*proptest.Wor
 	}), nil
 }
 
-func (c *checker) snapshot() *proptest.Snapshot {
-	if n := len(c.pool); n > 0 {
-		s := c.pool[n-1]
-		c.pool = c.pool[:n-1]
-		return s
-	}
-	return new(proptest.Snapshot)
-}
-
 func (c *checker) explore() error {
 	w := c.world
-	root := c.snapshot()
-	w.Save(root)
+	w.Save(c.queue.push(0))
 	c.add(-1, Move{}, 0)
 	c.key = w.AppendKey(c.key[:0])
 	c.seen.insert(hashKey(c.key), 0)
-	cur, curIDs := []*proptest.Snapshot{root}, []int32{0}
-	var next []*proptest.Snapshot
-	var nextIDs []int32
-	for depth := 0; len(cur) > 0; depth++ {
-		if depth >= c.o.Depth {
-			c.res.Frontier = len(cur)
-			for _, id := range curIDs {
-				c.states[id].flags |= flagIncomplete
-			}
-			break
+	bound := 0 // states at the depth bound: never expanded, so never saved
+	for c.queue.len() > 0 {
+		snap, id := c.queue.pop()
+		st := c.states.at(int(id))
+		depth := int(st.depth)
+		w.Restore(snap)
+		c.moves = enumerate(w, &c.o, c.moves[:0])
+		if len(c.moves) > 0 {
+			st.flags |= flagMoves
 		}
-		next, nextIDs = next[:0], nextIDs[:0]
-		for i, snap := range cur {
-			id := curIDs[i]
-			w.Restore(snap)
-			c.moves = enumerate(w, &c.o, c.moves[:0])
-			if len(c.moves) > 0 {
-				c.states[id].flags |= flagMoves
+		succ0 := c.succ.len()
+		for k, m := range c.moves {
+			if k > 0 {
+				w.Restore(snap) // the first move starts from the restore above
 			}
-			for k, m := range c.moves {
-				if k > 0 {
-					w.Restore(snap) // the first move starts from the restore above
-				}
-				c.gaveUp = false
-				m.apply(w, &c.o)
-				c.res.Transitions++
-				if err := w.Err(); err != nil {
+			c.gaveUp = false
+			m.apply(w, &c.o)
+			c.res.Transitions++
+			if err := w.Err(); err != nil {
+				return c.violation(id, m, err)
+			}
+			if w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed {
+				if err := w.CheckDelivered(); err != nil {
 					return c.violation(id, m, err)
 				}
-				if w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed {
-					if err := w.CheckDelivered(); err != nil {
-						return c.violation(id, m, err)
-					}
-				}
-				if w.Net().InFlight() > c.o.InFlight {
-					c.res.Pruned++
-					c.states[id].flags |= flagIncomplete
-					continue
-				}
-				c.key = w.AppendKey(c.key[:0])
-				nid, fresh := c.seen.insert(hashKey(c.key), int32(len(c.states)))
-				if fresh {
-					c.add(id, m, depth+1)
-					s := c.snapshot()
-					w.Save(s)
-					next, nextIDs = append(next, s), append(nextIDs, nid)
-				}
-				if !c.gaveUp {
-					c.edges = append(c.edges, edge{id, nid})
+			}
+			if w.Net().InFlight() > c.o.InFlight {
+				c.res.Pruned++
+				st.flags |= flagIncomplete
+				continue
+			}
+			c.key = w.AppendKey(c.key[:0])
+			nid, fresh := c.seen.insert(hashKey(c.key), int32(c.states.len()))
+			if fresh {
+				c.add(id, m, depth+1) // st stays valid: chunked never moves what it holds
+				if depth+1 < c.o.Depth {
+					w.Save(c.queue.push(nid))
+				} else {
+					c.states.at(int(nid)).flags |= flagIncomplete
+					bound++
 				}
 			}
-			c.pool = append(c.pool, snap)
-			c.progress(depth)
-			if c.o.MaxStates > 0 && len(c.states) >= c.o.MaxStates {
-				c.res.Stopped = true
-				for _, id := range curIDs[i:] {
-					c.states[id].flags |= flagIncomplete
-				}
-				for _, id := range nextIDs {
-					c.states[id].flags |= flagIncomplete
-				}
-				return c.finish()
+			if !c.gaveUp && nid != id && !c.hasSucc(succ0, nid) {
+				c.succ.append(nid)
 			}
 		}
-		cur, next = next, cur
-		curIDs, nextIDs = nextIDs, curIDs
+		st.nsucc = uint16(c.succ.len() - succ0)
+		c.queue.release(snap)
+		c.progress(depth)
+		if c.o.MaxStates > 0 && c.states.len() >= c.o.MaxStates {
+			c.res.Stopped = true
+			st.flags |= flagIncomplete
+			c.queue.each(func(id int32) { c.states.at(int(id)).flags |= flagIncomplete })
+			return c.finish()
+		}
 	}
+	// BFS: the states at the bound are the frontier it stopped at.
+	c.res.Frontier = bound
 	return c.finish()
+}
+
+// hasSucc reports whether the state being expanded, whose successors
+// start at succ[from], already has successor id.
+func (c *checker) hasSucc(from int, id int32) bool {
+	for i := from; i < c.succ.len(); i++ {
+		if *c.succ.at(i) == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *checker) add(parent int32, m Move, depth int) {
@@ -266,8 +262,8 @@ func (c *checker) add(parent int32, m Move, depth int) {
 	if w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed {
 		flags |= flagGoal
 	}
-	c.states = append(c.states, stateInfo{parent: parent, move: m, depth: uint16(depth), flags: flags})
-	c.res.States = len(c.states)
+	c.states.append(stateInfo{parent: parent, move: m, depth: uint16(depth), flags: flags})
+	c.res.States = c.states.len()
 	c.res.MaxDepth = max(c.res.MaxDepth, depth)
 }
 
@@ -279,7 +275,7 @@ func (c *checker) progress(depth int) {
 		c.last = now
 		el := now.Sub(c.start)
 		fmt.Fprintf(c.o.Progress, "check: depth %d, %d states, %d transitions, %.0f states/s, %v\n",
-			depth, len(c.states), c.res.Transitions, float64(len(c.states))/el.Seconds(), el.Round(time.Second))
+			depth, c.states.len(), c.res.Transitions, float64(c.states.len())/el.Seconds(), el.Round(time.Second))
 	}
 }
 
@@ -295,7 +291,7 @@ func (c *checker) finish() error {
 	if err := c.replay(path, nil); err == nil {
 		w := c.world
 		kind := "livelock: every continuation keeps going without ever bringing both sides to CLOSED (user timeouts aside)"
-		if c.states[bad].flags&flagMoves == 0 {
+		if c.states.at(int(bad)).flags&flagMoves == 0 {
 			kind = "deadlock: no move is possible, yet not both sides are CLOSED"
 		}
 		msg = fmt.Sprintf("%s; A is %v, B is %v, %d segments in flight", kind, w.State(simnet.A), w.State(simnet.B), w.Net().InFlight())
@@ -322,8 +318,8 @@ func (c *checker) violation(id int32, m Move, err error) error {
 // path is the moves from the initial state to state id.
 func (c *checker) path(id int32) []Move {
 	var rev []Move
-	for ; id > 0; id = c.states[id].parent {
-		rev = append(rev, c.states[id].move)
+	for ; id > 0; id = c.states.at(int(id)).parent {
+		rev = append(rev, c.states.at(int(id)).move)
 	}
 	out := make([]Move, len(rev))
 	for i, m := range rev {
@@ -348,57 +344,4 @@ func (c *checker) replay(path []Move, onRec func(*simnet.Record)) error {
 	}
 	c.world = w
 	return nil
-}
-
-// livenessViolation returns the first (shallowest) state from which no
-// path of non-giving-up moves reaches a goal or an incomplete state, or -1.
-func (c *checker) livenessViolation() int32 {
-	n := len(c.states)
-	// Reverse adjacency in CSR form.
-	start := make([]int32, n+1)
-	for _, e := range c.edges {
-		start[e.to+1]++
-	}
-	for i := 1; i <= n; i++ {
-		start[i] += start[i-1]
-	}
-	fill := append([]int32(nil), start[:n]...)
-	pred := make([]int32, len(c.edges))
-	for _, e := range c.edges {
-		pred[fill[e.to]] = e.from
-		fill[e.to]++
-	}
-	ok := make([]bool, n)
-	queue := make([]int32, 0, n)
-	for i := range c.states {
-		if c.states[i].flags&(flagGoal|flagIncomplete) != 0 {
-			ok[i] = true
-			queue = append(queue, int32(i))
-		}
-	}
-	for len(queue) > 0 {
-		s := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
-		for _, p := range pred[start[s]:start[s+1]] {
-			if !ok[p] {
-				ok[p] = true
-				queue = append(queue, p)
-			}
-		}
-	}
-	// Prefer a deadlock (a state with no move at all): it is the clearest
-	// counterexample. Otherwise the shallowest state that cannot get out.
-	first := int32(-1)
-	for i := range ok {
-		if ok[i] {
-			continue
-		}
-		if c.states[i].flags&flagMoves == 0 {
-			return int32(i)
-		}
-		if first < 0 {
-			first = int32(i)
-		}
-	}
-	return first
 }

@@ -1,0 +1,63 @@
+package check
+
+// livenessViolation returns the first (shallowest) state from which no
+// path of non-giving-up moves reaches a goal or an incomplete state, or -1.
+func (c *checker) livenessViolation() int32 {
+	n := c.states.len()
+	// Reverse adjacency in CSR form, from the successor lists.
+	start := make([]int32, n+1)
+	for i, e := 0, 0; i < n; i++ {
+		for k := int(c.states.at(i).nsucc); k > 0; k-- {
+			start[*c.succ.at(e)+1]++
+			e++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		start[i] += start[i-1]
+	}
+	fill := append([]int32(nil), start[:n]...)
+	pred := make([]int32, c.succ.len())
+	for i, e := 0, 0; i < n; i++ {
+		for k := int(c.states.at(i).nsucc); k > 0; k-- {
+			to := *c.succ.at(e)
+			pred[fill[to]] = int32(i)
+			fill[to]++
+			e++
+		}
+	}
+	fill = nil
+	c.succ = chunked[int32]{} // no longer needed: let it go before the search
+	ok := make([]bool, n)
+	queue := make([]int32, 0, 1024)
+	for i := 0; i < n; i++ {
+		if c.states.at(i).flags&(flagGoal|flagIncomplete) != 0 {
+			ok[i] = true
+			queue = append(queue, int32(i))
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, p := range pred[start[s]:start[s+1]] {
+			if !ok[p] {
+				ok[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	// Prefer a deadlock (a state with no move at all): it is the clearest
+	// counterexample. Otherwise the shallowest state that cannot get out.
+	first := int32(-1)
+	for i := range ok {
+		if ok[i] {
+			continue
+		}
+		if c.states.at(i).flags&flagMoves == 0 {
+			return int32(i)
+		}
+		if first < 0 {
+			first = int32(i)
+		}
+	}
+	return first
+}

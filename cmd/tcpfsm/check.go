@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -92,9 +91,6 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		o.Progress = stderr
 	}
-	// The frontier's snapshots are many and long-lived: collect less often
-	// (about 25% faster; memory is what bounds the checker anyway).
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	res, err := check.Run(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)

@@ -3,5 +3,5 @@ package proptest
 import "github.com/tcpfsm/tcpfsm/machine"
 
 func testCfg() machine.Config {
-	return machine.Config{ISNKey: NearWrapKey}
+	return machine.Config{ISNKey: NearWrapKey()}
 }

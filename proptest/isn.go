@@ -16,7 +16,7 @@ import (
 // both sides start within 1000 of 2^32 and both byte streams cross the wrap
 // (invariant 2). FindNearWrapKey derives it (a search of about a second);
 // TestNearWrapKey checks the constant against the search.
-var NearWrapKey = keyFromIndex(9532428)
+func NearWrapKey() [16]byte { return keyFromIndex(9532428) }
 
 // NearWrapGap is ISS(B) - ISS(A) under NearWrapKey at the same clock.
 const NearWrapGap = 309

@@ -21,7 +21,7 @@ func drawWorld(t *rapid.T, base Options) *World {
 	cfg.RFC1337 = rapid.Bool().Draw(t, "rfc1337")
 	var start time.Duration
 	if rapid.IntRange(0, 3).Draw(t, "near_wrap") > 0 {
-		cfg.ISNKey = NearWrapKey
+		cfg.ISNKey = NearWrapKey()
 		k := rapid.Uint32Range(NearWrapGap+1, 1000).Draw(t, "k")
 		var err error
 		if start, err = StartNearWrap(cfg, k); err != nil {

@@ -293,15 +293,15 @@ func TestISNs(t *testing.T) {
 	}
 }
 
-// TestNearWrapKey checks the precomputed NearWrapKey against the search
+// TestNearWrapKey checks the precomputed NearWrapKey() against the search
 // that derives it.
 func TestNearWrapKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the search takes about a second")
 	}
 	key, gap := FindNearWrapKey(500)
-	if key != NearWrapKey || gap != NearWrapGap {
-		t.Fatalf("FindNearWrapKey(500) = %x, gap %d; NearWrapKey is %x, NearWrapGap %d", key, gap, NearWrapKey, NearWrapGap)
+	if key != NearWrapKey() || gap != NearWrapGap {
+		t.Fatalf("FindNearWrapKey(500) = %x, gap %d; NearWrapKey() is %x, NearWrapGap %d", key, gap, NearWrapKey(), NearWrapGap)
 	}
 	for _, k := range []uint32{NearWrapGap + 1, 500, 1000} {
 		start, err := StartNearWrap(testCfg(), k)

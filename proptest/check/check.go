@@ -28,7 +28,7 @@ type Options struct {
 	// proptest.NearWrapGap above A's.
 	WrapK uint32
 	// Config is the endpoints' shared Config; zero fields take
-	// proptest.TestConfig's values, and ISNKey is proptest.NearWrapKey.
+	// proptest.TestConfig's values, and ISNKey is proptest.NearWrapKey().
 	Config   machine.Config
 	Mutation mutate.Mutation // a deliberate bug to demonstrate (zero: none)
 	// MaxStates stops the exploration, unfinished, beyond this many states
@@ -55,7 +55,7 @@ func (o *Options) defaults() {
 		o.WrapK = uint32(2 + max(o.Writes, 0)*o.WriteLen)
 	}
 	if o.Config.ISNKey == ([16]byte{}) {
-		o.Config.ISNKey = proptest.NearWrapKey
+		o.Config.ISNKey = proptest.NearWrapKey()
 	}
 }
 

@@ -39,21 +39,22 @@ type StepFunc func(State, Event, Actions) (State, Rule)
 // Config is shared by every Conn of one stack. Zero fields take the defaults
 // in parentheses.
 type Config struct {
-	MSS           uint16        // our MSS, advertised on SYNs (1460)
-	RcvBuf        int           // receive buffer, bytes (256 KiB); the advertised window is its free space
-	SndBuf        int           // send buffer, bytes (256 KiB)
-	MSL           time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL (30 s)
-	InitialRTO    time.Duration // RTO before any RTT sample (1 s, RFC 6298 2.1)
-	MinRTO        time.Duration // lower bound on the RTO (200 ms)
-	MaxRTO        time.Duration // upper bound on the RTO (60 s)
-	Granularity   time.Duration // clock granularity G of RFC 6298 (1 ms)
-	UserTimeout   time.Duration // abort when data stays unacknowledged this long (5 min)
-	FinWait2      time.Duration // give up on a peer that never sends its FIN (60 s)
-	ChallengeACKs int           // challenge ACKs per connection per second (10, RFC 5961 7); negative: unlimited
-	RFC1337       bool          // ignore RST in TIME-WAIT
-	ISNKey        [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
-	Observer      Observer      // optional
-	Step          StepFunc      // optional; nil means Step
+	MSS              uint16        // our MSS, advertised on SYNs (1460)
+	RcvBuf           int           // receive buffer, bytes (256 KiB); the advertised window is its free space
+	SndBuf           int           // send buffer, bytes (256 KiB)
+	MSL              time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL (30 s)
+	InitialRTO       time.Duration // RTO before any RTT sample (1 s, RFC 6298 2.1)
+	MinRTO           time.Duration // lower bound on the RTO (200 ms)
+	MaxRTO           time.Duration // upper bound on the RTO (60 s)
+	Granularity      time.Duration // clock granularity G of RFC 6298 (1 ms)
+	UserTimeout      time.Duration // abort when data stays unacknowledged this long (5 min)
+	HandshakeTimeout time.Duration // abort a handshake (SYN-SENT, SYN-RECEIVED) not done this long after the open; at most UserTimeout (75 s, BSD's connection-establishment timer)
+	FinWait2         time.Duration // give up on a peer that never sends its FIN (60 s)
+	ChallengeACKs    int           // challenge ACKs per connection per second (10, RFC 5961 7); negative: unlimited
+	RFC1337          bool          // ignore RST in TIME-WAIT
+	ISNKey           [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
+	Observer         Observer      // optional
+	Step             StepFunc      // optional; nil means Step
 }
 
 // The Conn API (implemented in conn.go / tcb*.go; this list is the contract
@@ -95,17 +96,18 @@ type Config struct {
 
 // Defaults of Config's zero fields.
 const (
-	DefaultMSS           = 1460
-	DefaultRcvBuf        = 256 << 10
-	DefaultSndBuf        = 256 << 10
-	DefaultMSL           = 30 * time.Second
-	DefaultInitialRTO    = time.Second
-	DefaultMinRTO        = 200 * time.Millisecond
-	DefaultMaxRTO        = 60 * time.Second
-	DefaultGranularity   = time.Millisecond
-	DefaultUserTimeout   = 5 * time.Minute
-	DefaultFinWait2      = 60 * time.Second
-	DefaultChallengeACKs = 10
+	DefaultMSS              = 1460
+	DefaultRcvBuf           = 256 << 10
+	DefaultSndBuf           = 256 << 10
+	DefaultMSL              = 30 * time.Second
+	DefaultInitialRTO       = time.Second
+	DefaultMinRTO           = 200 * time.Millisecond
+	DefaultMaxRTO           = 60 * time.Second
+	DefaultGranularity      = time.Millisecond
+	DefaultUserTimeout      = 5 * time.Minute
+	DefaultHandshakeTimeout = 75 * time.Second
+	DefaultFinWait2         = 60 * time.Second
+	DefaultChallengeACKs    = 10
 	// DefaultPeerMSS is the send MSS when the peer's SYN carries no MSS
 	// option (RFC 9293 3.7.1).
 	DefaultPeerMSS = 536
@@ -143,6 +145,21 @@ func (c *Config) maxRTO() time.Duration      { return max(orDur(c.MaxRTO, Defaul
 func (c *Config) granularity() time.Duration { return orDur(c.Granularity, DefaultGranularity) }
 func (c *Config) userTimeout() time.Duration { return orDur(c.UserTimeout, DefaultUserTimeout) }
 func (c *Config) finWait2() time.Duration    { return orDur(c.FinWait2, DefaultFinWait2) }
+func (c *Config) handshakeTimeout() time.Duration {
+	return orDur(c.HandshakeTimeout, DefaultHandshakeTimeout)
+}
+
+// userTimeout is the user timeout to arm now: UserTimeout, bounded by
+// HandshakeTimeout while our SYN is unacknowledged (SYN-SENT,
+// SYN-RECEIVED). It keys on the SYN, not the state, because the send_syn
+// and send_synack actions arm the timer before the transition lands.
+func (c *Conn) userTimeout() time.Duration {
+	if !c.t.synAcked {
+		return min(c.cfg.userTimeout(), c.cfg.handshakeTimeout())
+	}
+	return c.cfg.userTimeout()
+}
+
 func (c *Config) challengeACKs() int {
 	if c.ChallengeACKs == 0 {
 		return DefaultChallengeACKs

@@ -170,7 +170,7 @@ func (c *Conn) armSent() {
 		t.arm(timerRexmt, c.now+t.rto.current(c.cfg))
 	}
 	if !t.isArmed(timerUser) {
-		t.arm(timerUser, c.now+c.cfg.userTimeout())
+		t.arm(timerUser, c.now+c.userTimeout())
 	}
 }
 
@@ -256,7 +256,7 @@ func (c *Conn) ackNew(ack uint32) {
 		t.disarm(timerUser)
 	} else {
 		t.arm(timerRexmt, c.now+t.rto.current(c.cfg))
-		t.arm(timerUser, c.now+c.cfg.userTimeout())
+		t.arm(timerUser, c.now+c.userTimeout())
 	}
 	if t.finAcked && c.state == StateFinWait1 {
 		t.arm(timerFinWait2, c.now+c.cfg.finWait2())

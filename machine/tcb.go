@@ -316,7 +316,7 @@ func (c *Conn) ProcessAck() {
 	if t.sndWnd == 0 && t.isArmed(timerUser) {
 		// Probing a zero window: the peer answers, so it is alive
 		// (RFC 9293 3.8.6.1: keep probing while it does).
-		t.arm(timerUser, c.now+c.cfg.userTimeout())
+		t.arm(timerUser, c.now+c.userTimeout())
 	}
 	if c.state == StateFinWait2 && t.isArmed(timerFinWait2) {
 		t.arm(timerFinWait2, c.now+c.cfg.finWait2())

@@ -38,6 +38,10 @@ type endpoint struct {
 	tail []byte
 	gen  uint32 // incarnation: a TIME-WAIT connection reborn by a SYN gets a new one
 
+	// On l's half-open list (guarded by l.mu): reserved, not yet queued.
+	hoPrev, hoNext *endpoint
+	hoLinked       bool
+
 	// Observer support (only when Config.Observer is set).
 	ownCfg  machine.Config
 	curSeg  *machine.Segment
@@ -115,6 +119,9 @@ func (ep *endpoint) reincarnate(now time.Duration) {
 	ep.gen++
 	ep.appClosed = false
 	ep.tail = nil
+	if ep.l != nil && !ep.queued {
+		ep.l.unlinkHalfOpen(ep)
+	}
 	ep.queued = false
 	ep.l = nil
 	ep.wakeAll()
@@ -124,6 +131,7 @@ func (ep *endpoint) reincarnate(now time.Duration) {
 		return
 	}
 	ep.l = l
+	l.linkHalfOpen(ep)
 }
 
 // after is called, with ep.mu held, after every call into the machine: it
@@ -188,6 +196,7 @@ func (ep *endpoint) free() {
 		ep.s.demux.remove(ep)
 	}
 	if ep.l != nil && !ep.queued {
+		ep.l.unlinkHalfOpen(ep)
 		ep.l.release()
 		ep.l = nil
 	}

@@ -21,9 +21,14 @@ type Listener struct {
 	backlog int32
 	pending atomic.Int32 // connections reserved: in SYN-RECEIVED or queued, not yet accepted
 
-	mu      sync.Mutex // orders enqueue against Close
+	mu      sync.Mutex // orders enqueue against Close; guards the half-open list
 	closed  bool
 	closedC chan struct{}
+
+	// The half-open list: reserved connections not yet queued (SYN-RECEIVED),
+	// oldest first, linked through the endpoints (no allocation). When the
+	// backlog is full, a new SYN evicts the oldest (evictHalfOpen).
+	hoHead, hoTail *endpoint
 }
 
 // Listen announces on the stack: network is "tcp", "tcp4" or "tcp6";
@@ -130,6 +135,7 @@ func (l *Listener) release() { l.pending.Add(-1) }
 func (l *Listener) enqueue(ep *endpoint) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.unlinkLocked(ep)
 	if l.closed {
 		l.release()
 		return false
@@ -141,6 +147,58 @@ func (l *Listener) enqueue(ep *endpoint) bool {
 		l.release()
 		return false
 	}
+}
+
+// linkHalfOpen appends ep, a new reserved connection, to the half-open
+// list. ep.mu is held.
+func (l *Listener) linkHalfOpen(ep *endpoint) {
+	l.mu.Lock()
+	if !ep.hoLinked {
+		ep.hoLinked, ep.hoPrev, ep.hoNext = true, l.hoTail, nil
+		if l.hoTail != nil {
+			l.hoTail.hoNext = ep
+		} else {
+			l.hoHead = ep
+		}
+		l.hoTail = ep
+	}
+	l.mu.Unlock()
+}
+
+// unlinkHalfOpen takes ep off the half-open list, if it is on it.
+func (l *Listener) unlinkHalfOpen(ep *endpoint) {
+	l.mu.Lock()
+	l.unlinkLocked(ep)
+	l.mu.Unlock()
+}
+
+func (l *Listener) unlinkLocked(ep *endpoint) {
+	if !ep.hoLinked {
+		return
+	}
+	if ep.hoPrev != nil {
+		ep.hoPrev.hoNext = ep.hoNext
+	} else {
+		l.hoHead = ep.hoNext
+	}
+	if ep.hoNext != nil {
+		ep.hoNext.hoPrev = ep.hoPrev
+	} else {
+		l.hoTail = ep.hoPrev
+	}
+	ep.hoLinked, ep.hoPrev, ep.hoNext = false, nil, nil
+}
+
+// popOldestHalfOpen takes the oldest connection off the half-open list;
+// nil if there is none.
+func (l *Listener) popOldestHalfOpen() *endpoint {
+	l.mu.Lock()
+	ep := l.hoHead
+	if ep != nil {
+		l.unlinkLocked(ep)
+	}
+	l.mu.Unlock()
+	return ep
 }
 
 // Accept waits for the next established connection.

@@ -70,14 +70,15 @@ type Stats struct {
 	PacketsIn, PacketsOut uint64
 	BytesIn, BytesOut     uint64
 
-	DecodeErrors [header.NumReasons]uint64 // packets Decode rejected, by reason
-	NotOurs      uint64                    // packets for an address the stack does not own
-	NoConn       uint64                    // segments for no connection that did not open one (answered by the CLOSED or LISTEN row)
-	BacklogFull  uint64                    // SYNs dropped because a listener's backlog was full
-	FaultDrops   uint64                    // packets the fault injector dropped (both directions)
-	ReadErrors   uint64                    // device reads that failed but did not stop the stack
-	WriteErrors  uint64                    // device writes that failed (their packets are lost)
-	EncodeErrors uint64                    // segments that could not be encoded (a bug if non-zero)
+	DecodeErrors    [header.NumReasons]uint64 // packets Decode rejected, by reason
+	NotOurs         uint64                    // packets for an address the stack does not own
+	NoConn          uint64                    // segments for no connection that did not open one (answered by the CLOSED or LISTEN row)
+	BacklogFull     uint64                    // SYNs dropped because a listener's backlog was full of established connections
+	HalfOpenEvicted uint64                    // SYN-RECEIVED connections reset to make room in a full backlog for a new SYN
+	FaultDrops      uint64                    // packets the fault injector dropped (both directions)
+	ReadErrors      uint64                    // device reads that failed but did not stop the stack
+	WriteErrors     uint64                    // device writes that failed (their packets are lost)
+	EncodeErrors    uint64                    // segments that could not be encoded (a bug if non-zero)
 }
 
 type counters struct {
@@ -86,6 +87,7 @@ type counters struct {
 	decode                header.Counters
 	notOurs, noConn       atomic.Uint64
 	backlogFull           atomic.Uint64
+	halfOpenEvicted       atomic.Uint64
 	readErrors            atomic.Uint64
 	writeErrors           atomic.Uint64
 	encodeErrors          atomic.Uint64
@@ -99,8 +101,8 @@ func (s *Stack) Stats() Stats {
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
 		DecodeErrors: c.decode.Snapshot(),
 		NotOurs:      c.notOurs.Load(), NoConn: c.noConn.Load(),
-		BacklogFull: c.backlogFull.Load(),
-		ReadErrors:  c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
+		BacklogFull: c.backlogFull.Load(), HalfOpenEvicted: c.halfOpenEvicted.Load(),
+		ReadErrors: c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
 		EncodeErrors: c.encodeErrors.Load(),
 	}
 	st.FaultDrops = s.faultDrops()

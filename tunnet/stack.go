@@ -338,7 +338,7 @@ func (s *Stack) listenInput(now time.Duration, l *Listener, t machine.Tuple, seg
 		s.scratch.input(now, machine.StateListen, t, seg, tx)
 		return
 	}
-	if !l.reserve() {
+	if !l.reserve() && !s.evictHalfOpen(now, l, tx) {
 		s.counters.backlogFull.Add(1)
 		return
 	}
@@ -350,13 +350,40 @@ func (s *Stack) listenInput(now time.Duration, l *Listener, t machine.Tuple, seg
 		return
 	}
 	ep.l = l
+	l.linkHalfOpen(ep)
 	ep.mc.SetAcceptIncarnation(true)
 	if err := ep.mc.Listen(now); err != nil {
-		l.release()
 		ep.mc.Abort(now)
-		ep.after(tx)
+		ep.after(tx) // CLOSED: free gives the slot back
 		return
 	}
 	ep.clearObserved() // the LISTEN of a child is bookkeeping, not news
 	ep.input(now, seg, tx)
+}
+
+// evictHalfOpen makes room in l's full backlog for a new SYN by aborting
+// (RST) the oldest connection still in SYN-RECEIVED, and reserves the slot
+// it frees. It reports false, reserving nothing, when no half-open
+// connection is left to evict: the backlog is full of established
+// connections waiting for Accept, and the SYN is dropped.
+func (s *Stack) evictHalfOpen(now time.Duration, l *Listener, tx *txBatch) bool {
+	// Bounded: each round takes one connection off the list, but other
+	// readers may add to it and take the slots freed.
+	for range l.backlog + 1 {
+		ep := l.popOldestHalfOpen()
+		if ep == nil {
+			return false
+		}
+		ep.mu.Lock()
+		if !ep.dead && ep.l == l && !ep.queued && ep.mc.State() == machine.StateSynReceived {
+			ep.mc.Abort(now)
+			ep.after(tx) // CLOSED: free gives the slot back
+			s.counters.halfOpenEvicted.Add(1)
+		}
+		ep.mu.Unlock()
+		if l.reserve() {
+			return true
+		}
+	}
+	return false
 }

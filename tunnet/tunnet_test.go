@@ -197,7 +197,9 @@ func TestListenHandshakeAndDemux(t *testing.T) {
 	}
 }
 
-// TestBacklog: SYNs beyond the backlog are dropped; accepting frees a slot.
+// TestBacklog: a SYN finding the backlog full of established connections
+// waiting for Accept is dropped (there is no half-open one to evict);
+// accepting frees a slot.
 func TestBacklog(t *testing.T) {
 	p := newRawPeer(t, func(c *Config) {
 		c.Backlog = 2
@@ -208,23 +210,22 @@ func TestBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var iss [2]uint32
 	for i := range 2 {
 		p.send(uint16(6000+i), 80, header.FlagSYN, 100, 0, nil)
 		r := p.recv()
 		if flagsOf(r) != machine.SYN|machine.ACK {
 			t.Fatalf("SYN %d: got %v", i, flagsOf(r))
 		}
-		iss[i] = r.TCP.Seq
+		p.send(uint16(6000+i), 80, header.FlagACK, 101, r.TCP.Seq+1, nil)
 	}
+	waitState(t, p.s, machine.StateEstablished, 2)
 	p.send(6002, 80, header.FlagSYN, 100, 0, nil)
 	if r, ok := p.recvWithin(100 * time.Millisecond); ok {
-		t.Fatalf("third SYN with backlog 2 answered with %v to port %d", flagsOf(r), r.TCP.DstPort)
+		t.Fatalf("third SYN with a backlog of 2 established answered with %v to port %d", flagsOf(r), r.TCP.DstPort)
 	}
-	if got := p.s.Stats().BacklogFull; got != 1 {
-		t.Fatalf("Stats.BacklogFull = %d, want 1", got)
+	if st := p.s.Stats(); st.BacklogFull != 1 || st.HalfOpenEvicted != 0 {
+		t.Fatalf("Stats.BacklogFull = %d, HalfOpenEvicted = %d; want 1, 0", st.BacklogFull, st.HalfOpenEvicted)
 	}
-	p.send(6000, 80, header.FlagACK, 101, iss[0]+1, nil)
 	c, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)

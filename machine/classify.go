@@ -8,6 +8,9 @@ type segView struct {
 	payload    []byte // text within the window
 	fin        bool   // the FIN survived trimming
 	finInOrder bool   // with this segment, the peer's FIN is next in order
+	// zeroWnd: the segment's text was cut to nothing by a zero receive
+	// window; accept_text still ACKs it so the peer learns the window.
+	zeroWnd bool
 }
 
 // Classify returns the event seg is for this connection in its current
@@ -25,6 +28,11 @@ type segView struct {
 // rcv_syn or rcv_synack; no ACK is rcv_noack; a FIN that is in order once
 // this segment is taken (itself, or one already held out of order whose gap
 // this segment fills) is rcv_fin; text is rcv_data; the rest is rcv_ack.
+// The exception of 3.10.7.4 for a zero window ("special allowance should
+// be made to accept valid ACKs"): an ACK carrying text at exactly RCV.NXT
+// (a zero-window probe, say), before the peer's FIN, is rcv_ack with its
+// text trimmed away, so its ACK is processed, and it is answered with an
+// ACK that shows the window still closed.
 //
 // Classify changes nothing.
 func (c *Conn) Classify(seg *Segment) Event {
@@ -67,7 +75,13 @@ func (c *Conn) classify(seg *Segment, v *segView) Event {
 		}
 	}
 	if !c.acceptable(seg) {
-		return EventRcvUnacceptable
+		if !c.zeroWindowAck(seg) {
+			return EventRcvUnacceptable
+		}
+		// Only its ACK is processed: the text and any FIN lie beyond
+		// the (empty) window.
+		v.payload, v.fin, v.zeroWnd = v.payload[:0], false, true
+		return EventRcvAck
 	}
 	switch {
 	case f&(SYN|ACK) == SYN|ACK:
@@ -99,6 +113,16 @@ func (c *Conn) acceptable(seg *Segment) bool {
 		return false
 	}
 	return SeqInWindow(seg.Seq, nxt, wnd) || SeqInWindow(seg.Seq+n-1, nxt, wnd)
+}
+
+// zeroWindowAck reports whether seg, unacceptable by the four-case test,
+// falls under the zero-window exception: RCV.WND is zero, seg carries text
+// starting at RCV.NXT, has ACK and not SYN (RST is handled before), and the
+// peer's FIN has not been accepted (text after it is bogus).
+func (c *Conn) zeroWindowAck(seg *Segment) bool {
+	t := &c.t
+	return seg.Flags&(SYN|ACK) == ACK && len(seg.Payload) > 0 &&
+		seg.Seq == t.rcvNxt && !t.finRcvd && c.rcvWindow() == 0
 }
 
 // trim cuts an acceptable segment without SYN to the receive window: text

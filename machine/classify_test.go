@@ -190,7 +190,8 @@ func TestClassifySequence(t *testing.T) {
 	}
 }
 
-// RCV.WND = 0: only a zero-length segment at exactly RCV.NXT is acceptable.
+// RCV.WND = 0: only a zero-length segment at exactly RCV.NXT is acceptable,
+// and the ACK of text at exactly RCV.NXT (its text trimmed away).
 func TestClassifyZeroWindow(t *testing.T) {
 	p := newPair(t, nil, &Config{ISNKey: [16]byte{2}, RcvBuf: 3000})
 	p.open()
@@ -209,7 +210,9 @@ func TestClassifyZeroWindow(t *testing.T) {
 		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK}, EventRcvAck},
 		{Segment{Seq: v.RcvNxt + 1, Ack: ack, Flags: ACK}, EventRcvUnacceptable},
 		{Segment{Seq: v.RcvNxt - 1, Ack: ack, Flags: ACK}, EventRcvUnacceptable},
-		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK, Payload: []byte{1}}, EventRcvUnacceptable},
+		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK, Payload: []byte{1}}, EventRcvAck}, // its ACK counts
+		{Segment{Seq: v.RcvNxt + 1, Ack: ack, Flags: ACK, Payload: []byte{1}}, EventRcvUnacceptable},
+		{Segment{Seq: v.RcvNxt, Flags: PSH, Payload: []byte{1}}, EventRcvUnacceptable},
 		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK | FIN}, EventRcvUnacceptable},
 		{Segment{Seq: v.RcvNxt + 7, Flags: RST}, EventRcvRst},
 	} {

@@ -59,6 +59,9 @@ func (c *Conn) acceptText() {
 		}
 		c.ackPending = true
 	}
+	if v.zeroWnd {
+		c.ackPending = true // text refused by a zero window: say so
+	}
 	n := len(v.payload)
 	if n == 0 {
 		return

@@ -105,10 +105,11 @@ func (h *hotPath) step(tb testing.TB) {
 	h.seq += uint32(len(h.payload))
 	ep := h.ep
 	ep.mu.Lock()
+	now := h.s.now()
 	for ep.mc.Readable() > 0 {
-		ep.mc.Read(h.s.now(), h.scrap)
+		ep.mc.Read(now, h.scrap)
 	}
-	ep.after(h.rx.tx)
+	ep.after(now, h.rx.tx)
 	ep.mu.Unlock()
 	h.s.flushTx(h.rx.tx)
 }

@@ -104,8 +104,9 @@ func (c *Conn) readLocked(p []byte) (n int, wait bool, err error) {
 		return n, false, nil
 	case mc.Readable() > 0:
 		tx := s.getTx()
-		n, err = mc.Read(s.now(), p)
-		ep.after(tx)
+		now := s.now()
+		n, err = mc.Read(now, p)
+		ep.after(now, tx)
 		connErr = mc.Err()
 		ep.mu.Unlock()
 		s.putTx(tx)
@@ -169,8 +170,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		if mc.Writable() > 0 {
 			tx := s.getTx()
-			n, err := mc.Write(s.now(), p[written:])
-			ep.after(tx)
+			now := s.now()
+			n, err := mc.Write(now, p[written:])
+			ep.after(now, tx)
 			ep.mu.Unlock()
 			s.putTx(tx)
 			written += n
@@ -218,12 +220,13 @@ func (c *Conn) closeMachine(appClosed bool) error {
 		ep.appClosed = true
 	}
 	var err error
+	now := s.now()
 	switch ep.mc.State() {
 	case machine.StateSynSent, machine.StateSynReceived, machine.StateEstablished, machine.StateCloseWait, machine.StateListen:
-		err = mapErr(ep.mc.Close(s.now()))
+		err = mapErr(ep.mc.Close(now))
 	}
 	if !ep.dead {
-		ep.after(tx)
+		ep.after(now, tx)
 	}
 	return err
 }

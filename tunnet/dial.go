@@ -67,8 +67,9 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 	}
 	ep.initMachine(ep.tuple) // the tuple now has its port
 	tx := s.getTx()
-	err = ep.mc.Connect(s.now())
-	ep.after(tx)
+	now := s.now()
+	err = ep.mc.Connect(now)
+	ep.after(now, tx)
 	ep.mu.Unlock()
 	s.putTx(tx)
 	if err != nil {

@@ -100,7 +100,7 @@ func (ep *endpoint) input(now time.Duration, seg *machine.Segment, tx *txBatch) 
 	if rule == machine.RuleTimeWaitRcvSynNew {
 		ep.reincarnate(now)
 	}
-	ep.after(tx)
+	ep.after(now, tx)
 }
 
 // tick fires the machine's due timers. ep.mu is held.
@@ -109,7 +109,7 @@ func (ep *endpoint) tick(now time.Duration, tx *txBatch) {
 		return
 	}
 	ep.mc.Tick(now)
-	ep.after(tx)
+	ep.after(now, tx)
 }
 
 // reincarnate makes a TIME-WAIT connection that a new SYN reopened (RFC
@@ -134,11 +134,11 @@ func (ep *endpoint) reincarnate(now time.Duration) {
 	l.linkHalfOpen(ep)
 }
 
-// after is called, with ep.mu held, after every call into the machine: it
+// after is called, with ep.mu held, after every call into the machine, with
+// the time that call was given: it
 // moves the outbox into tx, reports transitions, feeds the accept queue,
 // re-arms the timer, frees a CLOSED connection and queues wakeups.
-func (ep *endpoint) after(tx *txBatch) {
-	now := ep.s.now()
+func (ep *endpoint) after(now time.Duration, tx *txBatch) {
 	if ep.appClosed && ep.mc.Readable() > 0 {
 		ep.discard(now)
 	}
@@ -164,14 +164,7 @@ func (ep *endpoint) after(tx *txBatch) {
 			st = ep.mc.State()
 		}
 	}
-	out := ep.mc.Outbox()
-	for i := range out {
-		tx.addSegment(&ep.tuple, &out[i])
-	}
-	if len(ep.trans) > 0 {
-		ep.report(out)
-	}
-	ep.mc.ClearOutbox()
+	ep.flushOutbox(tx)
 	ep.state.Store(uint32(st))
 	if st == machine.StateClosed {
 		ep.free()
@@ -183,6 +176,19 @@ func (ep *endpoint) after(tx *txBatch) {
 		ep.rdWait, ep.wrWait = false, false
 		tx.addWake(ep)
 	}
+}
+
+// flushOutbox moves the machine's outbox into tx and reports the
+// transitions recorded during the call, with the segments it sent.
+func (ep *endpoint) flushOutbox(tx *txBatch) {
+	out := ep.mc.Outbox()
+	for i := range out {
+		tx.addSegment(&ep.tuple, &out[i])
+	}
+	if len(ep.trans) > 0 {
+		ep.report(out)
+	}
+	ep.mc.ClearOutbox()
 }
 
 // free takes a CLOSED connection out of the demux and the timer wheel.

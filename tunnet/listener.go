@@ -252,8 +252,9 @@ func (ep *endpoint) abort() {
 	tx := ep.s.getTx()
 	ep.mu.Lock()
 	if !ep.dead {
-		ep.mc.Abort(ep.s.now())
-		ep.after(tx)
+		now := ep.s.now()
+		ep.mc.Abort(now)
+		ep.after(now, tx)
 	}
 	ep.mu.Unlock()
 	ep.s.putTx(tx)

@@ -49,14 +49,7 @@ func (sc *scratch) input(now time.Duration, state machine.State, t machine.Tuple
 	ep.curSeg = seg
 	ep.mc.Input(now, seg)
 	ep.curSeg = nil
-	out := ep.mc.Outbox()
-	for i := range out {
-		tx.addSegment(&ep.tuple, &out[i])
-	}
-	if len(ep.trans) > 0 {
-		ep.report(out)
-	}
-	ep.mc.ClearOutbox()
+	ep.flushOutbox(tx)
 	ep.mc.Abort(now) // leave no TCB behind (LISTEN -> CLOSED)
 	ep.clearObserved()
 }

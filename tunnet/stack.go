@@ -164,8 +164,9 @@ func (s *Stack) shutdown() {
 		tx := s.getTx()
 		ep.mu.Lock()
 		if !ep.dead {
-			ep.mc.Abort(s.now())
-			ep.after(tx)
+			now := s.now()
+			ep.mc.Abort(now)
+			ep.after(now, tx)
 		}
 		ep.mu.Unlock()
 		s.putTx(tx)
@@ -354,7 +355,7 @@ func (s *Stack) listenInput(now time.Duration, l *Listener, t machine.Tuple, seg
 	ep.mc.SetAcceptIncarnation(true)
 	if err := ep.mc.Listen(now); err != nil {
 		ep.mc.Abort(now)
-		ep.after(tx) // CLOSED: free gives the slot back
+		ep.after(now, tx) // CLOSED: free gives the slot back
 		return
 	}
 	ep.clearObserved() // the LISTEN of a child is bookkeeping, not news
@@ -377,7 +378,7 @@ func (s *Stack) evictHalfOpen(now time.Duration, l *Listener, tx *txBatch) bool 
 		ep.mu.Lock()
 		if !ep.dead && ep.l == l && !ep.queued && ep.mc.State() == machine.StateSynReceived {
 			ep.mc.Abort(now)
-			ep.after(tx) // CLOSED: free gives the slot back
+			ep.after(now, tx) // CLOSED: free gives the slot back
 			s.counters.halfOpenEvicted.Add(1)
 		}
 		ep.mu.Unlock()

@@ -24,11 +24,7 @@ func BenchmarkKernelToStackBulk(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	srv := serveOne(ln, func(c net.Conn) error {
-		defer c.Close()
-		_, err := io.Copy(io.Discard, c)
-		return err
-	})
+	srv := serveOne(ln, discardServer)
 	c, err := net.Dial("tcp", e.stackAddr(7001))
 	if err != nil {
 		b.Fatal(err)
@@ -61,11 +57,7 @@ func BenchmarkStackToKernelBulk(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	srv := serveOne(ln, func(c net.Conn) error {
-		defer c.Close()
-		_, err := io.Copy(io.Discard, c)
-		return err
-	})
+	srv := serveOne(ln, discardServer)
 	c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
 	if err != nil {
 		b.Fatal(err)

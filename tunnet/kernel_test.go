@@ -51,6 +51,14 @@ func sumOf(seed uint64, n int64) [32]byte {
 	return s
 }
 
+// discardServer reads and drops everything until the peer's FIN, then
+// closes.
+func discardServer(c net.Conn) error {
+	defer c.Close()
+	_, err := io.Copy(io.Discard, c)
+	return err
+}
+
 // hashServer reads everything, then answers with the SHA-256 of what it read
 // and closes: the sender's half-close, data after a FIN, and a full close.
 func hashServer(c net.Conn) error {
@@ -340,11 +348,7 @@ func TestKernelStackAbort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srv := serveOne(ln, func(c net.Conn) error {
-		defer c.Close()
-		_, err := io.Copy(io.Discard, c)
-		return err
-	})
+	srv := serveOne(ln, discardServer)
 	c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -514,11 +518,7 @@ func TestKernelTimeWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srv := serveOne(ln, func(c net.Conn) error {
-		defer c.Close()
-		_, err := io.Copy(io.Discard, c) // the stack's FIN ends it; then close
-		return err
-	})
+	srv := serveOne(ln, discardServer)
 	c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -197,7 +197,7 @@ func (ep *endpoint) free() {
 		return
 	}
 	ep.dead = true
-	ep.timer.arm(0, false)
+	ep.timer.stop()
 	if !ep.scratch {
 		ep.s.demux.remove(ep)
 	}

@@ -17,7 +17,8 @@ import (
 // not move an armed timer: the timer fires at the earlier time, Tick finds
 // nothing due, and the connection re-arms at its real deadline. Only an
 // earlier deadline reschedules. (An RTO restarted by every ACK thus costs
-// one spurious wakeup per RTO, not one wheel operation per ACK.)
+// one spurious wakeup per RTO, not one wheel operation per ACK.) Going
+// idle likewise leaves the wakeup in place; only freeing stops it.
 type timers struct {
 	s     *Stack
 	mu    sync.Mutex // guards wheel
@@ -67,16 +68,14 @@ func (ct *connTimer) arm(at time.Duration, ok bool) {
 	if ct.ep == nil { // scratch connections have no timer
 		return
 	}
-	tm := &ct.ep.s.timers
 	if !ok {
-		if ct.armed {
-			ct.armed = false
-			tm.mu.Lock()
-			tm.wheel.Stop(&ct.t)
-			tm.mu.Unlock()
-		}
+		// Nothing due: leave a pending wakeup in the wheel rather than
+		// take the shared lock to stop it; if it fires, Tick finds nothing
+		// to do. A connection going idle and busy again (request, reply)
+		// then takes the lock at most once. stop really stops.
 		return
 	}
+	tm := &ct.ep.s.timers
 	if ct.armed && ct.at <= at {
 		return // fires early; Tick re-arms
 	}
@@ -87,6 +86,18 @@ func (ct *connTimer) arm(at time.Duration, ok bool) {
 	if int64(at) < tm.sleepUntil.Load() {
 		tm.kick()
 	}
+}
+
+// stop removes the connection's wakeup from the wheel: it is being freed.
+func (ct *connTimer) stop() {
+	if ct.ep == nil || !ct.armed {
+		return
+	}
+	ct.armed = false
+	tm := &ct.ep.s.timers
+	tm.mu.Lock()
+	tm.wheel.Stop(&ct.t)
+	tm.mu.Unlock()
 }
 
 // kick wakes the loop to recompute its sleep.

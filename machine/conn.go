@@ -40,6 +40,7 @@ type StepFunc func(State, Event, Actions) (State, Rule)
 // in parentheses.
 type Config struct {
 	MSS              uint16        // our MSS, advertised on SYNs (1460)
+	MinPeerMSS       uint16        // floor on the peer's MSS option (216, FreeBSD's net.inet.tcp.minmss; Linux uses 48)
 	RcvBuf           int           // receive buffer, bytes (256 KiB); the advertised window is its free space
 	SndBuf           int           // send buffer, bytes (256 KiB)
 	MSL              time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL (30 s)
@@ -111,6 +112,8 @@ const (
 	// DefaultPeerMSS is the send MSS when the peer's SYN carries no MSS
 	// option (RFC 9293 3.7.1).
 	DefaultPeerMSS = 536
+	// DefaultMinPeerMSS is the floor on the peer's MSS option.
+	DefaultMinPeerMSS = 216
 	// maxBuf bounds RcvBuf and SndBuf so windows stay far inside the
 	// 2^31 sequence half-space.
 	maxBuf = 1 << 30
@@ -135,6 +138,12 @@ func (c *Config) mss() uint16 {
 		return DefaultMSS
 	}
 	return c.MSS
+}
+func (c *Config) minPeerMSS() uint16 {
+	if c.MinPeerMSS == 0 {
+		return DefaultMinPeerMSS
+	}
+	return c.MinPeerMSS
 }
 func (c *Config) rcvBuf() int                { return orBuf(c.RcvBuf, DefaultRcvBuf) }
 func (c *Config) sndBuf() int                { return orBuf(c.SndBuf, DefaultSndBuf) }

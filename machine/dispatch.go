@@ -1,7 +1,5 @@
 package machine
 
-//go:generate go run mkdispatch.go
-
 // dispatch steps c's machine on e from s. A Config.Step, which tests set to
 // check or mutate the dispatcher, gets c as an Actions. Otherwise stepConn
 // runs: Step's switch generated for *Conn (dispatch_conn_gen.go), whose calls

@@ -39,11 +39,17 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 			return StateClosed, RuleListenClose
 		case EventRcvSyn:
 			// listen_rcv_syn (RFC 9293 3.10.7.2)
-			a.AcceptSyn()
-			a.SelectIss()
-			a.SendSynack()
-			a.RememberPassive()
-			return StateSynReceived, RuleListenRcvSyn
+			if !a.SynFin() {
+				a.AcceptSyn()
+				a.SelectIss()
+				a.SendSynack()
+				a.RememberPassive()
+				return StateSynReceived, RuleListenRcvSyn
+			}
+			// listen_rcv_syn_fin (RFC 9293 3.10.7.2)
+			if a.SynFin() {
+				return StateListen, RuleListenRcvSynFin
+			}
 		case EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin:
 			// listen_rcv_ack (RFC 9293 3.10.7.2)
 			a.SendRstReply()

@@ -21,7 +21,7 @@ import (
 // fakeActions.guards is the value of fakeGuardNames[i].
 var fakeGuardNames = [...]string{
 	"ack_acceptable", "ack_in_range", "fin_acked", "rst_exact", "rst_in_window",
-	"passive_open", "syn_new_incarnation", "rfc1337",
+	"passive_open", "syn_new_incarnation", "syn_fin", "rfc1337",
 }
 
 // Bits of fakeActions.guards, in fakeGuardNames order.
@@ -33,6 +33,7 @@ const (
 	fakeRstInWindow
 	fakePassiveOpen
 	fakeSynNewIncarnation
+	fakeSynFin
 	fakeRfc1337
 )
 
@@ -78,6 +79,7 @@ func (f *fakeActions) RstExact() bool          { return f.is(fakeRstExact) }
 func (f *fakeActions) RstInWindow() bool       { return f.is(fakeRstInWindow) }
 func (f *fakeActions) PassiveOpen() bool       { return f.is(fakePassiveOpen) }
 func (f *fakeActions) SynNewIncarnation() bool { return f.is(fakeSynNewIncarnation) }
+func (f *fakeActions) SynFin() bool            { return f.is(fakeSynFin) }
 func (f *fakeActions) Rfc1337() bool           { return f.is(fakeRfc1337) }
 
 // Actions of the fake, indices into fakeActionNames.

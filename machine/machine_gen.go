@@ -254,8 +254,10 @@ const (
 	RuleListenRcvRst
 	// RuleListenRcvAck is rule listen_rcv_ack: in LISTEN on rcv_synack, rcv_ack, rcv_data, rcv_fin / send_rst_reply -> same (RFC 9293 3.10.7.2).
 	RuleListenRcvAck
-	// RuleListenRcvSyn is rule listen_rcv_syn: in LISTEN on rcv_syn / accept_syn, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.2).
+	// RuleListenRcvSyn is rule listen_rcv_syn: in LISTEN on rcv_syn [!syn_fin] / accept_syn, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.2).
 	RuleListenRcvSyn
+	// RuleListenRcvSynFin is rule listen_rcv_syn_fin: in LISTEN on rcv_syn [syn_fin] -> same (RFC 9293 3.10.7.2).
+	RuleListenRcvSynFin
 	// RuleListenRcvOther is rule listen_rcv_other: in LISTEN on rcv_noack -> same (RFC 9293 3.10.7.2).
 	RuleListenRcvOther
 	// RuleListenSend is rule listen_send: in LISTEN on send / select_iss, send_syn, queue_send -> SYN-SENT (RFC 9293 3.10.2).
@@ -375,7 +377,7 @@ const (
 )
 
 // NumRules is the number of rules, RuleNone included.
-const NumRules = 66
+const NumRules = 67
 
 // String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".
 func (r Rule) String() string {
@@ -418,71 +420,72 @@ func (ri *RuleInfo) Target(from State) State {
 
 var ruleInfos = [NumRules]RuleInfo{
 	RuleNone:                 {ID: "none", Same: true},
-	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 99},
-	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 100},
-	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 101},
-	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 102},
-	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 105},
-	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 106},
-	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 107},
-	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 108},
-	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 109},
-	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 110},
-	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 113},
-	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 114},
-	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 115},
-	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 116},
-	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 117},
-	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 118},
-	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 119},
-	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 120},
-	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 123},
-	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 124},
-	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 125},
-	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 126},
-	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 127},
-	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 128},
-	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 131},
-	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 132},
-	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 133},
-	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 136},
-	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 137},
-	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 138},
-	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 139},
-	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 142},
-	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 143},
-	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 146},
-	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 147},
-	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 150},
-	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 151},
-	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 154},
-	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 155},
-	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 158},
-	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 161},
-	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 162},
-	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 163},
-	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 164},
-	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 165},
-	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 166},
-	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 167},
-	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 168},
-	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 169},
-	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 172},
-	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 173},
-	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 174},
-	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 175},
-	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 176},
-	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 177},
-	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 178},
-	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 179},
-	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 182},
-	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 183},
-	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 187},
-	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 188},
-	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 189},
-	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 190},
-	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 193},
-	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 194},
+	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 100},
+	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 101},
+	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 102},
+	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 103},
+	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 106},
+	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 107},
+	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin"}, Do: []string{"accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 108},
+	RuleListenRcvSynFin:      {ID: "listen_rcv_syn_fin", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"syn_fin"}, Same: true, RFC: "3.10.7.2", Line: 113},
+	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 114},
+	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 115},
+	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 116},
+	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 119},
+	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 120},
+	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 121},
+	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 122},
+	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 123},
+	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 124},
+	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 125},
+	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 126},
+	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 129},
+	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 130},
+	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 131},
+	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 132},
+	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 133},
+	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 134},
+	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 137},
+	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 138},
+	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 139},
+	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 142},
+	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 143},
+	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 144},
+	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 145},
+	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 148},
+	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 149},
+	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 152},
+	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 153},
+	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 156},
+	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 157},
+	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 160},
+	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 161},
+	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 164},
+	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 167},
+	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 168},
+	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 169},
+	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 170},
+	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 171},
+	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 172},
+	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 173},
+	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 174},
+	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 175},
+	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 178},
+	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 179},
+	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 180},
+	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 181},
+	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 182},
+	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 183},
+	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 184},
+	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 185},
+	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 188},
+	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 189},
+	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 193},
+	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 194},
+	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 195},
+	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 196},
+	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 199},
+	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 200},
 }
 
 // Actions is what Step needs from a TCB: one method per guard and option of
@@ -502,6 +505,8 @@ type Actions interface {
 	PassiveOpen() bool
 	// SynNewIncarnation reports whether guard syn_new_incarnation holds: RFC 6191: a listener exists and SEG.SEQ > RCV.NXT, so the SYN opens a new incarnation.
 	SynNewIncarnation() bool
+	// SynFin reports whether guard syn_fin holds: the SYN also carries FIN (no legitimate opener sends one; scanners do).
+	SynFin() bool
 	// Rfc1337 reports whether option rfc1337 holds: RFC 1337 TIME-WAIT assassination fix: ignore RST in TIME-WAIT (off by default, as RFC 9293).
 	Rfc1337() bool
 	// CreateTcb is action create_tcb: allocate the TCB for a passive OPEN.
@@ -510,7 +515,7 @@ type Actions interface {
 	SelectIss()
 	// SendSyn is action send_syn: send SYN <SEQ=ISS> with MSS; SND.UNA=ISS, SND.NXT=ISS+1.
 	SendSyn()
-	// AcceptSyn is action accept_syn: IRS=SEG.SEQ, RCV.NXT=IRS+1, learn peer MSS and window.
+	// AcceptSyn is action accept_syn: IRS=SEG.SEQ, RCV.NXT=IRS+1, learn peer MSS (raised to Config.MinPeerMSS, 216 by default as FreeBSD's net.inet.tcp.minmss; Linux's floor is 48: a tiny MSS would turn one write into thousands of segments, the CVE-2019-11479 class) and window.
 	AcceptSyn()
 	// SendSynack is action send_synack: send SYN+ACK <SEQ=ISS><ACK=RCV.NXT> with MSS.
 	SendSynack()
@@ -600,11 +605,17 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateClosed, RuleListenClose
 		case EventRcvSyn:
 			// listen_rcv_syn (RFC 9293 3.10.7.2)
-			a.AcceptSyn()
-			a.SelectIss()
-			a.SendSynack()
-			a.RememberPassive()
-			return StateSynReceived, RuleListenRcvSyn
+			if !a.SynFin() {
+				a.AcceptSyn()
+				a.SelectIss()
+				a.SendSynack()
+				a.RememberPassive()
+				return StateSynReceived, RuleListenRcvSyn
+			}
+			// listen_rcv_syn_fin (RFC 9293 3.10.7.2)
+			if a.SynFin() {
+				return StateListen, RuleListenRcvSynFin
+			}
 		case EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin:
 			// listen_rcv_ack (RFC 9293 3.10.7.2)
 			a.SendRstReply()

@@ -67,11 +67,18 @@ func (c *Conn) acceptText() {
 		return
 	}
 	c.ackPending = true
-	off := int(v.seq - t.rcvNxt) // >= 0: the view starts at or after RCV.NXT
+	// The view starts at or after RCV.NXT and ends within the window,
+	// which never exceeds the buffer's free space; the check keeps memory
+	// bounded by RcvBuf whatever sequence numbers a segment carries.
+	off := uint32(v.seq - t.rcvNxt)
+	limit := c.cfg.rcvBuf()
+	if uint64(off)+uint64(n) > uint64(limit-c.rcv.n) {
+		return
+	}
 	keep := c.rcv.n + c.oooExtent()
-	want := max(c.rcv.n+off+n, keep)
-	c.rcv.reserve(want, keep, max(c.cfg.rcvBuf(), want))
-	c.rcv.write(c.rcv.n+off, v.payload)
+	want := max(c.rcv.n+int(off)+n, keep)
+	c.rcv.reserve(want, keep, limit)
+	c.rcv.write(c.rcv.n+int(off), v.payload)
 	if off == 0 {
 		c.rcv.n += n
 		t.rcvNxt += uint32(n)

@@ -178,6 +178,18 @@ func notSynNewIncarnation(_ context.Context, args ...any) bool {
 	return f != nil && !f.a.SynNewIncarnation()
 }
 
+// synFin is the stateless guard for syn_fin.
+func synFin(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && f.a.SynFin()
+}
+
+// notSynFin is the stateless guard for !syn_fin.
+func notSynFin(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && !f.a.SynFin()
+}
+
 // rfc1337 is the stateless guard for rfc1337.
 func rfc1337(_ context.Context, args ...any) bool {
 	f := firingOf(args)
@@ -240,8 +252,16 @@ func ruleListenRcvAck(_ context.Context, args ...any) bool {
 
 // ruleListenRcvSyn records rule listen_rcv_syn if its guards hold (see firing).
 func ruleListenRcvSyn(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil {
+	if f := firingOf(args); f != nil && !f.a.SynFin() {
 		f.rule = RuleListenRcvSyn
+	}
+	return true
+}
+
+// ruleListenRcvSynFin records rule listen_rcv_syn_fin if its guards hold (see firing).
+func ruleListenRcvSynFin(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && f.a.SynFin() {
+		f.rule = RuleListenRcvSynFin
 	}
 	return true
 }
@@ -728,7 +748,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		Permit(EventSend, StateSynSent, ruleListenSend).
 		Permit(EventClose, StateClosed, ruleListenClose).
 		Permit(EventAbort, StateClosed, ruleListenClose).
-		Permit(EventRcvSyn, StateSynReceived, ruleListenRcvSyn).
+		Permit(EventRcvSyn, StateSynReceived, notSynFin, ruleListenRcvSyn).
+		InternalTransition(EventRcvSyn, keepState, synFin, ruleListenRcvSynFin).
 		InternalTransition(EventRcvSynack, keepState, ruleListenRcvAck).
 		InternalTransition(EventRcvAck, keepState, ruleListenRcvAck).
 		InternalTransition(EventRcvData, keepState, ruleListenRcvAck).

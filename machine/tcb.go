@@ -114,6 +114,12 @@ func (c *Conn) SynNewIncarnation() bool {
 	return s != nil && c.acceptIncarnation && s.Flags&SYN != 0 && SeqGT(s.Seq, c.t.rcvNxt)
 }
 
+// SynFin is guard syn_fin: the segment carries both SYN and FIN.
+func (c *Conn) SynFin() bool {
+	s := c.seg
+	return s != nil && s.Flags&(SYN|FIN) == SYN|FIN
+}
+
 // Rfc1337 is option rfc1337: Config.RFC1337.
 func (c *Conn) Rfc1337() bool { return c.cfg.RFC1337 }
 
@@ -154,7 +160,7 @@ func (c *Conn) AcceptSyn() {
 	c.learnMSS(s.MSS)
 	t.sndWnd, t.sndWl1 = s.Window, s.Seq
 	t.maxSndWnd = max(t.maxSndWnd, s.Window)
-	t.rcvAdv = t.rcvNxt + c.rcvFree()
+	t.rcvAdv = t.rcvNxt + min(c.rcvFree(), MaxWindow)
 }
 
 // SendSynack is action send_synack: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
@@ -188,10 +194,17 @@ func (c *Conn) CompleteOpen() {
 	c.ackNew(s.Ack)
 	t.sndWnd, t.sndWl1, t.sndWl2 = s.Window, s.Seq, s.Ack
 	t.maxSndWnd = max(t.maxSndWnd, s.Window)
-	t.rcvAdv = t.rcvNxt + c.rcvFree()
+	t.rcvAdv = t.rcvNxt + min(c.rcvFree(), MaxWindow)
 	if t.synRexmitted {
 		t.rto.synTimedOut(c.cfg)
 	}
+	// Text on the SYN+ACK starts at IRS+1 (RFC 9293 3.10.7.3: "continue
+	// processing at the sixth step"): accept_text takes it trimmed to
+	// the window like any segment's. A FIN on it is not taken (it is not
+	// acknowledged, so the peer sends it again).
+	c.view = segView{seq: s.Seq + 1, payload: s.Payload}
+	c.trim(&c.view)
+	c.view.fin, c.view.finInOrder = false, false
 }
 
 // CompletePassive is action complete_passive (SYN-RECEIVED, acceptable
@@ -421,15 +434,16 @@ func (c *Conn) clearTCB() {
 }
 
 // learnMSS sets the effective send MSS: the smaller of ours and the peer's
-// MSS option, or 536 without one (RFC 9293 3.7.1).
+// MSS option, or 536 without one (RFC 9293 3.7.1). The peer's value is
+// raised to Config.MinPeerMSS first: a peer announcing MSS=1 would
+// otherwise make every write a stream of one-byte segments (the
+// CVE-2019-11479 class of amplification).
 func (c *Conn) learnMSS(peer uint16) {
 	t := &c.t
 	t.peerMSS = peer
 	if peer == 0 {
 		peer = DefaultPeerMSS
 	}
-	t.sndMSS = min(peer, c.cfg.mss())
-	if t.sndMSS == 0 {
-		t.sndMSS = 1
-	}
+	peer = max(peer, c.cfg.minPeerMSS())
+	t.sndMSS = max(min(peer, c.cfg.mss()), 1)
 }

@@ -23,10 +23,11 @@ const (
 	WindowShrink                // ACK == SND.UNA offering a window of 1..4 bytes
 	BareFIN                     // FIN without ACK (no SYN, RST or ACK bit)
 	StaleACK                    // ACK below SND.UNA (an old duplicate)
+	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -75,6 +76,8 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 		return machine.Segment{Flags: machine.FIN, Seq: x.rcvNxt, Window: 64}
 	case StaleACK:
 		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una - 1 - k, Window: 64}
+	case SynFIN:
+		return machine.Segment{Flags: machine.SYN | machine.FIN, Seq: x.rcvNxt + k, Window: 64, MSS: 536}
 	}
 	return machine.Segment{}
 }

@@ -410,6 +410,37 @@ type Vars struct {
 	RcvQueued                                   int           // readable bytes
 	Backoff                                     int           // retransmission timeouts since the last RTT sample
 	ACKBudgetSpent                              bool          // no challenge or duplicate ACK may be sent this second
+	SRTT, RTTVar                                time.Duration // RFC 6298 estimators (0 before the first sample)
+	RTTSamples                                  uint32        // valid RTT samples taken (Karn: segments sent once)
+	LastRTT                                     time.Duration // the latest sample
+	RcvHeldEnd                                  uint32        // end of the out-of-order text held past RCV.NXT (RCV.NXT when none)
+	RcvHeldRanges                               int           // disjoint out-of-order ranges held
+	PeerFinHeld                                 bool          // the peer's FIN arrived out of order and waits for the text before it
+}
+
+// Holds reports whether every byte of [start, end) has been received:
+// delivered in order (below RCV.NXT, from IRS+1 on) or held out of order.
+func (c *Conn) Holds(start, end uint32) bool {
+	t := &c.t
+	if !t.irsValid || SeqGEQ(start, end) {
+		return t.irsValid
+	}
+	if SeqLT(start, t.irs+1) {
+		return false
+	}
+	if SeqLEQ(end, t.rcvNxt) {
+		return true
+	}
+	if SeqLT(start, t.rcvNxt) {
+		start = t.rcvNxt
+	}
+	for i := 0; i < t.nOOO; i++ {
+		r := t.ooo[i]
+		if SeqLEQ(r.start, start) && SeqLEQ(end, r.end) {
+			return true
+		}
+	}
+	return false
 }
 
 // Vars returns the connection's variables. In CLOSED they are all zero.
@@ -421,6 +452,8 @@ func (c *Conn) Vars() Vars {
 		Passive: t.passive, FinSent: t.finSent, FinAcked: t.finAcked, FinRcvd: t.finRcvd, FinSeq: t.finSeq,
 		SynAcked: t.synAcked, SndQueued: c.snd.n, RcvQueued: c.rcv.n, Backoff: int(t.rto.backoff),
 		ACKBudgetSpent: c.ackBudgetSpent(),
+		SRTT:           t.rto.srtt, RTTVar: t.rto.rttvar, RTTSamples: t.rto.samples, LastRTT: t.rto.last,
+		RcvHeldEnd:     t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.nOOO, PeerFinHeld: t.finPending,
 	}
 	if c.state != StateClosed {
 		v.RTO = t.rto.current(c.cfg)

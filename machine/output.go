@@ -29,6 +29,11 @@ func (c *Conn) emit(seq, ack uint32, flags Flags, payload []byte) {
 func (c *Conn) emitSyn(ack bool) {
 	t := &c.t
 	wnd := min(c.rcvFree(), MaxWindow) // a SYN's window is never scaled (RFC 7323 2.2)
+	if ack {
+		// A SYN+ACK (or its retransmission) advertises the window like any
+		// ACK, so its right edge obeys receiver SWS avoidance too.
+		wnd = c.rcvWindow()
+	}
 	seg := Segment{Seq: t.iss, Flags: SYN, Window: wnd, MSS: c.cfg.mss()}
 	if ack {
 		seg.Flags |= ACK
@@ -204,6 +209,10 @@ func (c *Conn) retransmit() {
 // byte), or the FIN, with its original sequence number.
 func (c *Conn) resendHead() {
 	t := &c.t
+	// Karn: the segment being timed may be among those sent again, so
+	// its ACK would no longer tell which copy it answers (BSD likewise
+	// stops timing on every retransmission).
+	t.timing = false
 	if t.synSent && !t.synAcked {
 		t.synRexmitted = true
 		c.emitSyn(t.irsValid)

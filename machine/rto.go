@@ -10,6 +10,8 @@ type rtoState struct {
 	base         time.Duration // RTO before backoff; 0: Config.InitialRTO
 	backoff      uint8         // timeouts since the last valid sample
 	hasSample    bool
+	samples      uint32        // valid samples taken (observers and tests)
+	last         time.Duration // the latest sample
 }
 
 // rfc6298K is K of RFC 6298 2.
@@ -22,6 +24,8 @@ const maxBackoff = 30
 // backoff (Karn: a valid sample from a segment sent once ends it).
 func (r *rtoState) sample(m time.Duration, cfg *Config) {
 	m = max(m, 0)
+	r.samples++
+	r.last = m
 	if !r.hasSample {
 		r.srtt = m
 		r.rttvar = m / 2

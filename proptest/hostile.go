@@ -24,10 +24,12 @@ const (
 	BareFIN                     // FIN without ACK (no SYN, RST or ACK bit)
 	StaleACK                    // ACK below SND.UNA (an old duplicate)
 	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
+	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2)
+	EdgeData                    // text at an edge of the receive window: k%4 selects beyond the right edge, ending at it, before the left edge, straddling it
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "edge-data"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -78,8 +80,55 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una - 1 - k, Window: 64}
 	case SynFIN:
 		return machine.Segment{Flags: machine.SYN | machine.FIN, Seq: x.rcvNxt + k, Window: 64, MSS: 536}
+	case OldACKData:
+		return machine.Segment{Flags: machine.ACK | machine.PSH, Seq: x.rcvNxt, Ack: x.una - v.MaxSndWnd - 1 - k, Window: x.wnd, Payload: filler(1 + int(k%3))}
+	case EdgeData:
+		n := 1 + k%3
+		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wnd}
+		switch k % 4 {
+		case 0: // the first byte just beyond the right edge
+			seg.Seq, n = x.rcvNxt+x.rcvWnd, 1
+		case 1: // the last byte at the right edge
+			seg.Seq = x.rcvNxt + x.rcvWnd - n
+		case 2: // the last byte just before the left edge
+			seg.Seq = x.rcvNxt - n
+		case 3: // straddling the left edge
+			seg.Seq, n = x.rcvNxt-1, 2
+		}
+		seg.Payload = filler(int(n))
+		return seg
 	}
 	return machine.Segment{}
+}
+
+// peerText fills seg's payload with the bytes the peer of side `to` wrote
+// at those sequence numbers, reporting false when it has not written them
+// (or the peer is on another incarnation).
+func (w *World) peerText(to simnet.Side, v *machine.Vars, seg *machine.Segment) bool {
+	peer := to.Peer()
+	ps := &w.side[peer]
+	stream := ps.streams - 1
+	if stream < 0 || w.conn(peer).Vars().ISS != v.IRS || !isSync(w.State(to)) {
+		return false
+	}
+	off := seg.Seq - (v.IRS + 1)
+	if int32(off) < 0 || uint64(off)+uint64(len(seg.Payload)) > uint64(ps.written[stream]) {
+		return false
+	}
+	for i := range seg.Payload {
+		seg.Payload[i] = streamByte(peer, stream, off+uint32(i))
+	}
+	return true
+}
+
+// filler is n bytes of text no stream contains at any offset (streams are
+// checked byte by byte, so accepting it is caught by invariant 17).
+func filler(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = 0xee
+	}
+	return p
 }
 
 // Inject hands side `to` a hostile segment of kind h. A hostile segment
@@ -89,6 +138,12 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 	c := w.conn(to)
 	v := c.Vars()
 	seg := HostileSegment(h, &v, k)
+	if h == EdgeData && len(seg.Payload) > 0 && !w.peerText(to, &v, &seg) {
+		// The peer has not written the bytes this segment would carry, so
+		// a segment inside the window cannot be made of them: send the
+		// outside variant instead.
+		seg = HostileSegment(h, &v, k&^1)
+	}
 	from := c.State()
 	w.net.Inject(to, seg)
 	if recs := w.net.Records(); h == WindowShrink && len(recs) > 0 {

@@ -74,6 +74,7 @@ func (w *World) startStream(s simnet.Side) {
 	st.passiveOrigin, st.activeOrigin = false, false
 	st.activeCloser, st.passiveCloser, st.simClose = false, false, false
 	st.finSent, st.finSeq, st.shrunk = false, 0, false
+	st.flow.reset()
 }
 
 func (w *World) checkRecord(r *simnet.Record) {
@@ -216,6 +217,11 @@ func (w *World) checkRecord(r *simnet.Record) {
 				return
 			}
 		}
+	}
+
+	w.checkFlow(r, fresh)
+	if w.err != nil {
+		return
 	}
 
 	// Invariant 10: a retransmitted FIN in TIME-WAIT is ACKed, never

@@ -185,6 +185,32 @@ var scenarios = []scenario{
 		}
 		return w.Finish()
 	}},
+	{"SYN+ACK in TIME-WAIT, SYN+FIN at a listener", func(w *World, p *pathRecorder) error {
+		if err := establish(w); err != nil {
+			return err
+		}
+		w.Close(simnet.A)
+		deliverAll(w)
+		w.Close(simnet.B)
+		deliverAll(w)
+		if st := w.State(simnet.A); st != machine.StateTimeWait {
+			return fmt.Errorf("A is %v, want TIME-WAIT", st)
+		}
+		w.Inject(simnet.A, WindowSYN, 1) // k odd: SYN+ACK in the window
+		if !p.took(simnet.A, machine.RuleTimeWaitRcvSynack) {
+			return fmt.Errorf("A did not take time_wait_rcv_synack: %v", p.rules[simnet.A])
+		}
+		if err := w.Finish(); err != nil {
+			return err
+		}
+		w.Listen(simnet.B)
+		w.Inject(simnet.B, SynFIN, 3)
+		if !p.took(simnet.B, machine.RuleListenRcvSynFin) || w.State(simnet.B) != machine.StateListen || w.Net().InFlight() != 0 {
+			return fmt.Errorf("B is %v with %d segments in flight after SYN+FIN (rules %v), want LISTEN, silent, by listen_rcv_syn_fin",
+				w.State(simnet.B), w.Net().InFlight(), p.rules[simnet.B])
+		}
+		return w.Finish()
+	}},
 	{"old SYN at a listener", func(w *World, p *pathRecorder) error {
 		// RFC 9293 figure 8: an old duplicate SYN reaches B; A, not
 		// expecting the SYN+ACK, resets it, and B returns to LISTEN

@@ -50,6 +50,7 @@ func (w *World) AppendKey(b []byte) []byte {
 			b = binary.BigEndian.AppendUint32(b, st.written[j])
 			b = binary.BigEndian.AppendUint32(b, st.finSeqs[j])
 		}
+		b = st.flow.appendKey(b)
 	}
 	return b
 }

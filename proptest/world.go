@@ -126,6 +126,7 @@ type sideState struct {
 	issAt     time.Duration
 	chalStart time.Duration // start of the current challenge-ACK window
 	nchal     int           // challenge ACKs sent in it
+	flow      flowGhost     // flow control and timing (flow.go)
 }
 
 // NewWorld builds a World with both endpoints CLOSED.
@@ -209,6 +210,7 @@ func (w *World) Listen(s simnet.Side) bool {
 	}
 	w.side[s].opens++
 	w.side[s].closed = false
+	w.quietTime(s)
 	err := w.net.Listen(s)
 	w.conn(s).SetAcceptIncarnation(true) // a listener exists (RFC 6191)
 	if !w.quiet {
@@ -225,12 +227,23 @@ func (w *World) Connect(s simnet.Side) bool {
 	}
 	w.side[s].opens++
 	w.side[s].closed = false
+	w.quietTime(s)
 	err := w.net.Connect(s)
 	if !w.quiet {
 		w.note("%v connect: %v", s, err)
 	}
 	w.moved()
 	return true
+}
+
+// quietTime lets the ISN clock (4 us a tick) move on before side s opens a
+// new TCB, if it chose an ISS in the same tick: two incarnations with the
+// same ISS would take each other's old duplicates as their own, which no
+// TCP can prevent (RFC 9293 3.4.3) and which is no bug of the machine.
+func (w *World) quietTime(s simnet.Side) {
+	if st := &w.side[s]; st.issSet && w.net.Now()-st.issAt < 8*time.Microsecond {
+		w.net.AdvanceTo(st.issAt + 8*time.Microsecond)
+	}
 }
 
 func (w *World) canOpen(s simnet.Side) bool {

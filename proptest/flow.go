@@ -1,0 +1,441 @@
+package proptest
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
+
+// This file judges what invariants 1-20 leave alone: resources, windows and
+// timing (invariants 21-28 of docs/checking.md). It keeps a ghost of each
+// side's flow control, built from the segments alone (what was advertised,
+// offered, sent and when), so that a bug in the TCB's own bookkeeping cannot
+// hide itself.
+
+// maxHeldRanges is the number of out-of-order ranges a receiver must be
+// able to hold (docs/runtime.md's limit; machine's maxOOO).
+const maxHeldRanges = 16
+
+// flowGhost is one side's flow-control ghost for its current TCB.
+type flowGhost struct {
+	advValid bool
+	advEdge  uint32 // the right edge RCV.NXT + RCV.WND this side advertised last
+
+	wlValid  bool
+	wl1, wl2 uint32 // SND.WL1, SND.WL2 as RFC 9293 3.10.7.4 keeps them
+	wnd      uint32 // SND.WND as the segments set it (not clamped)
+
+	sentValid bool
+	sentEnd   uint32 // the highest sequence number sent (end of the furthest segment)
+	// Segments sent and not yet acknowledged, oldest first, for Karn's
+	// rule. A fixed array, so that World snapshots copy it by value.
+	sent     [maxEmissions]emission
+	nSent    int
+	overflow bool // an emission was forgotten: Karn's check is off for this TCB
+}
+
+// maxEmissions bounds the segments the ghost remembers per side.
+const maxEmissions = 48
+
+// emission is one segment that occupied sequence space.
+type emission struct {
+	start, end uint32
+	at         time.Duration
+	rexmit     bool // it repeated sequence space already sent
+}
+
+func (g *flowGhost) reset() { *g = flowGhost{} }
+
+// sws is the receiver's silly-window threshold of RFC 9293 3.8.6.2.2 as
+// the machine applies it: min(RcvBuf/2, MSS).
+func (w *World) sws() uint32 {
+	return uint32(min(w.cfg.RcvBuf/2, int(w.cfg.MSS)))
+}
+
+// handshakeDone reports the rules that complete a handshake and take the
+// send window from the completing segment.
+func handshakeDone(rule machine.Rule) bool {
+	switch rule {
+	case machine.RuleSynSentRcvSynack, machine.RuleSynRcvdRcvAck, machine.RuleSynRcvdRcvFin:
+		return true
+	}
+	return false
+}
+
+// appendKey appends the ghost's sequence-space fields (not its times, which
+// the exhaustive checker treats abstractly) to a World key.
+func (g *flowGhost) appendKey(b []byte) []byte {
+	var flags byte
+	for i, f := range [...]bool{g.advValid, g.wlValid, g.sentValid, g.overflow} {
+		if f {
+			flags |= 1 << i
+		}
+	}
+	b = append(b, flags)
+	for _, v := range [...]uint32{g.advEdge, g.wl1, g.wl2, g.wnd, g.sentEnd} {
+		b = binary.BigEndian.AppendUint32(b, v)
+	}
+	return b
+}
+
+// checkFlow judges one record against invariants 21-28 and keeps the ghost.
+func (w *World) checkFlow(r *simnet.Record, fresh bool) {
+	s := r.Side
+	g := &w.side[s].flow
+	in := &r.In
+	a := &r.After
+	same := !fresh && hasSendSeq(r.From) && hasSendSeq(r.To)
+	edgeBefore, edgeValid := g.advEdge, g.advValid && same
+
+	if r.Kind == simnet.Input && same {
+		w.checkAckRange(r)
+		w.checkAcceptability(r)
+		w.checkWindowUpdate(r, g)
+		w.checkHeld(r)
+		// Invariant 21: nothing is taken beyond the right edge advertised.
+		if w.err == nil && edgeValid && isSync(r.To) &&
+			(machine.SeqGT(a.RcvNxt, edgeBefore) || machine.SeqGT(a.RcvHeldEnd, edgeBefore)) {
+			w.fail(21, "%v took text up to RCV.NXT %d (held to %d) beyond the right edge %d it advertised (%s)",
+				s, a.RcvNxt, a.RcvHeldEnd, edgeBefore, simnet.FormatSegment(in))
+		}
+	}
+	if w.err != nil {
+		return
+	}
+	for i := range r.Steps {
+		if handshakeDone(r.Steps[i].Rule) && r.Kind == simnet.Input {
+			g.wlValid, g.wl1, g.wl2, g.wnd = true, in.Seq, in.Ack, in.Window
+		}
+	}
+
+	// Invariant 21: the receive queue and reassembly stay within the buffer.
+	if isSync(r.To) {
+		if held := a.RcvQueued + int(a.RcvHeldEnd-a.RcvNxt); held > w.cfg.RcvBuf {
+			w.fail(21, "%v holds %d readable bytes and out-of-order text to %d past RCV.NXT: %d bytes, more than RcvBuf %d",
+				s, a.RcvQueued, a.RcvHeldEnd-a.RcvNxt, held, w.cfg.RcvBuf)
+			return
+		}
+	}
+
+	// Invariant 25: the RTO stays within its bounds, doubles on a
+	// retransmission timeout, and a valid RTT sample clears the backoff;
+	// Karn: every sample times a segment sent exactly once.
+	w.checkRTO(r, g, same)
+	if w.err != nil {
+		return
+	}
+
+	w.checkSent(r, g)
+	if w.err != nil {
+		return
+	}
+	w.checkAdvertised(r, g)
+	if same && hasSendSeq(r.To) {
+		// Forget what the peer has acknowledged.
+		k := 0
+		for _, e := range g.sent[:g.nSent] {
+			if machine.SeqGT(e.end, a.SndUna) {
+				g.sent[k] = e
+				k++
+			}
+		}
+		g.nSent = k
+	}
+}
+
+// checkAdvertised is invariant 22: every window advertised is the free
+// space of the receive buffer (at most the 16-bit field), held back only by
+// receiver SWS avoidance; its right edge never moves left, and moves right
+// only by at least min(RcvBuf/2, MSS).
+func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
+	s := r.Side
+	b, a := &r.Before, &r.After
+	qmin, qmax := min(b.RcvQueued, a.RcvQueued), max(b.RcvQueued, a.RcvQueued)
+	freeMax := min(uint32(w.cfg.RcvBuf-qmin), machine.MaxWindow)
+	freeMin := min(uint32(max(w.cfg.RcvBuf-qmax, 0)), machine.MaxWindow)
+	thr := w.sws()
+	for i := range r.Out {
+		o := &r.Out[i]
+		if o.Flags.Has(machine.RST) || !hasSendSeq(r.To) && !o.Flags.Has(machine.SYN) {
+			continue
+		}
+		if o.Window > freeMax {
+			w.fail(22, "%v advertised a window of %d with %d bytes of its %d-byte buffer in use: more than it can hold (%s)",
+				s, o.Window, qmin, w.cfg.RcvBuf, simnet.FormatSegment(o))
+			return
+		}
+		if o.Window+thr <= freeMin {
+			w.fail(22, "%v advertised a window of %d with %d bytes free: less than the free space by %d or more (SWS allows less than %d)",
+				s, o.Window, freeMin, thr, thr)
+			return
+		}
+		if !o.Flags.Has(machine.ACK) {
+			continue
+		}
+		edge := o.Ack + o.Window
+		if g.advValid {
+			if machine.SeqLT(edge, g.advEdge) {
+				w.fail(22, "%v moved its window's right edge left, from %d to %d (%s)", s, g.advEdge, edge, simnet.FormatSegment(o))
+				return
+			}
+			if d := edge - g.advEdge; machine.SeqGT(edge, g.advEdge) && d < thr {
+				w.fail(22, "%v moved its window's right edge right by %d bytes, less than min(RcvBuf/2, MSS) = %d: silly window (%s)",
+					s, d, thr, simnet.FormatSegment(o))
+				return
+			}
+		}
+		if !g.advValid || machine.SeqGT(edge, g.advEdge) {
+			g.advValid, g.advEdge = true, edge
+		}
+	}
+}
+
+// checkSent is invariant 24: new text never goes beyond SND.UNA + SND.WND,
+// SND.WND as RFC 9293 3.10.7.4 takes it from the segments (the ghost's,
+// not the TCB's), but for the one byte of a zero-window probe;
+// retransmissions only repeat what was sent. It also records every segment
+// that occupies sequence space, for Karn's rule.
+func (w *World) checkSent(r *simnet.Record, g *flowGhost) {
+	s := r.Side
+	for i := range r.Out {
+		o := &r.Out[i]
+		n := o.Len()
+		if o.Flags.Has(machine.RST) || n == 0 {
+			continue
+		}
+		end := o.Seq + n
+		rex := g.sentValid && machine.SeqLT(o.Seq, g.sentEnd)
+		if text := o.Seq + uint32(len(o.Payload)); len(o.Payload) > 0 && !rex && g.wlValid && hasSendSeq(r.To) {
+			edge := r.After.SndUna + g.wnd
+			if machine.SeqGT(text, edge) && !(len(o.Payload) == 1 && text == edge+1) {
+				w.fail(24, "%v sent new text up to %d, beyond SND.UNA %d + SND.WND %d the peer offered (%s)",
+					s, text, r.After.SndUna, g.wnd, simnet.FormatSegment(o))
+				return
+			}
+		}
+		if !g.sentValid || machine.SeqGT(end, g.sentEnd) {
+			g.sentValid, g.sentEnd = true, end
+		}
+		if g.nSent == maxEmissions {
+			copy(g.sent[:], g.sent[1:])
+			g.nSent--
+			g.overflow = true
+		}
+		g.sent[g.nSent] = emission{start: o.Seq, end: end, at: r.Now, rexmit: rex}
+		g.nSent++
+	}
+}
+
+// checkRTO is invariant 25.
+func (w *World) checkRTO(r *simnet.Record, g *flowGhost, same bool) {
+	s := r.Side
+	b, a := &r.Before, &r.After
+	if !hasSendSeq(r.To) {
+		return
+	}
+	if a.RTO < w.cfg.MinRTO || a.RTO > w.cfg.MaxRTO {
+		w.fail(25, "%v's RTO is %v, outside [MinRTO %v, MaxRTO %v]", s, a.RTO, w.cfg.MinRTO, w.cfg.MaxRTO)
+		return
+	}
+	if !same {
+		return
+	}
+	if r.Kind == simnet.Tick && len(r.Out) > 0 && r.To == r.From {
+		for i := range r.Steps {
+			if r.Steps[i].Rule == machine.RuleAnyRexmt {
+				if want := min(2*b.RTO, w.cfg.MaxRTO); a.RTO != want || a.Backoff != b.Backoff+1 && b.Backoff < 30 {
+					w.fail(25, "%v's retransmission timeout left the RTO at %v (backoff %d -> %d); RFC 6298 5.5 doubles it: want %v",
+						s, a.RTO, b.Backoff, a.Backoff, want)
+					return
+				}
+			}
+		}
+	}
+	if a.RTTSamples == b.RTTSamples {
+		return
+	}
+	m := a.LastRTT
+	if a.Backoff != 0 {
+		w.fail(25, "%v took an RTT sample (%v) but kept backoff %d: a valid sample ends the backoff (RFC 6298 5.5, Karn)", s, m, a.Backoff)
+		return
+	}
+	// RFC 6298 2.2 and 2.3, with the machine's integer rounding.
+	wantVar, wantSRTT := m/2, m
+	if b.RTTSamples > 0 {
+		d := b.SRTT - m
+		if d < 0 {
+			d = -d
+		}
+		wantVar = b.RTTVar - b.RTTVar/4 + d/4
+		wantSRTT = b.SRTT - b.SRTT/8 + m/8
+	}
+	if a.SRTT != wantSRTT || a.RTTVar != wantVar {
+		w.fail(25, "%v: after the sample %v, SRTT %v and RTTVAR %v; RFC 6298 2.2/2.3 give %v and %v (from %v, %v)",
+			s, m, a.SRTT, a.RTTVar, wantSRTT, wantVar, b.SRTT, b.RTTVar)
+		return
+	}
+	gran := w.cfg.Granularity
+	if gran == 0 {
+		gran = machine.DefaultGranularity
+	}
+	if want := min(max(wantSRTT+max(gran, 4*wantVar), w.cfg.MinRTO), w.cfg.MaxRTO); a.RTO != want {
+		w.fail(25, "%v: RTO %v after the sample; RFC 6298 2.3 gives SRTT + max(G, 4*RTTVAR) = %v within [MinRTO, MaxRTO]", s, a.RTO, want)
+		return
+	}
+	// Karn: the sample times a segment, acknowledged now, that was sent
+	// once and never repeated since.
+	if g.overflow {
+		return
+	}
+	ack := r.In.Ack
+	if r.Kind != simnet.Input {
+		ack = a.SndUna
+	}
+	sent := g.sent[:g.nSent]
+	for i, e := range sent {
+		if e.rexmit || e.at != r.Now-m || !machine.SeqGT(e.end, b.SndUna) || !machine.SeqLEQ(e.end, ack) {
+			continue
+		}
+		repeated := false
+		for _, f := range sent[i+1:] {
+			if f.rexmit && machine.SeqLT(f.start, e.end) && machine.SeqGT(f.end, e.start) {
+				repeated = true
+			}
+		}
+		if !repeated {
+			return
+		}
+	}
+	w.fail(25, "%v took an RTT sample of %v on %s, but no segment it acknowledges was sent once %v ago: Karn's rule forbids timing a retransmitted segment",
+		s, m, simnet.FormatSegment(&r.In), m)
+}
+
+// checkWindowUpdate is invariant 23: SND.WND is taken only from a segment
+// not older than the last update (SND.WL1, SND.WL2, kept here from the
+// segments) whose ACK is in [SND.UNA, SND.NXT], and every such segment
+// sets it: to SEG.WND, or to SND.NXT - SEG.ACK where SEG.WND would leave
+// text already sent beyond the window.
+func (w *World) checkWindowUpdate(r *simnet.Record, g *flowGhost) {
+	if w.err != nil || !acksData(r.From) || !g.wlValid {
+		return
+	}
+	processed := false
+	for i := range r.Steps {
+		processed = processed || does(r.Steps[i].Rule, "process_ack")
+	}
+	b, a, in := &r.Before, &r.After, &r.In
+	if !processed {
+		if a.SndWnd != b.SndWnd && hasSendSeq(r.To) {
+			w.fail(23, "%v changed SND.WND %d -> %d on a segment it did not process (%s)", r.Side, b.SndWnd, a.SndWnd, simnet.FormatSegment(in))
+		}
+		return
+	}
+	inRange := machine.SeqLEQ(b.SndUna, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt)
+	newer := machine.SeqLT(g.wl1, in.Seq) || g.wl1 == in.Seq && machine.SeqLEQ(g.wl2, in.Ack)
+	if !inRange || !newer {
+		if a.SndWnd != b.SndWnd {
+			w.fail(23, "%v took SND.WND %d -> %d from %s, older than the last update (WL1 %d, WL2 %d) or with SEG.ACK outside [SND.UNA %d, SND.NXT %d]",
+				r.Side, b.SndWnd, a.SndWnd, simnet.FormatSegment(in), g.wl1, g.wl2, b.SndUna, b.SndNxt)
+		}
+		return
+	}
+	want := in.Window
+	if machine.SeqLT(in.Ack+max(want, 1), b.SndNxt) {
+		want = b.SndNxt - in.Ack
+	}
+	if a.SndWnd != want {
+		w.fail(23, "%v set SND.WND to %d on %s, the newest update: want %d", r.Side, a.SndWnd, simnet.FormatSegment(in), want)
+		return
+	}
+	g.wl1, g.wl2, g.wnd = in.Seq, in.Ack, in.Window
+}
+
+// checkHeld is invariant 26 (its receiver half): text the peer sent that
+// falls in the receive window is kept, in order or held out of order, as
+// long as fewer than maxHeldRanges ranges are in use.
+func (w *World) checkHeld(r *simnet.Record) {
+	if w.err != nil || r.Injected || len(r.In.Payload) == 0 {
+		return
+	}
+	switch r.From {
+	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
+	default:
+		return
+	}
+	b, a, in := &r.Before, &r.After, &r.In
+	if b.FinRcvd || b.PeerFinHeld || b.RcvHeldRanges >= maxHeldRanges || in.Flags.Has(machine.SYN) || in.Flags.Has(machine.RST) {
+		return
+	}
+	if !in.Flags.Has(machine.ACK) || !machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) {
+		return // dropped for its ACK (invariant 27)
+	}
+	start, end := in.Seq, in.Seq+uint32(len(in.Payload))
+	if machine.SeqLT(start, b.RcvNxt) {
+		start = b.RcvNxt
+	}
+	if edge := b.RcvNxt + b.RcvWnd; machine.SeqGT(end, edge) {
+		end = edge
+	}
+	if !machine.SeqLT(start, end) {
+		return
+	}
+	c := w.conn(r.Side)
+	if !isSync(c.State()) || c.Vars().IRS != a.IRS {
+		return // the connection ended since
+	}
+	if !c.Holds(start, end) {
+		w.fail(26, "%v dropped text [%d, %d) that lay in its window (RCV.NXT %d, RCV.WND %d, %d ranges held): %s",
+			r.Side, start, end, b.RcvNxt, b.RcvWnd, b.RcvHeldRanges, simnet.FormatSegment(in))
+	}
+}
+
+// checkAckRange is invariant 27 (RFC 5961 5.2): in ESTABLISHED .. LAST-ACK
+// a segment whose ACK lies outside [SND.UNA - MAX.SND.WND, SND.NXT] is
+// dropped: its text is not taken and nothing changes.
+func (w *World) checkAckRange(r *simnet.Record) {
+	in := &r.In
+	if w.err != nil || !acksData(r.From) || !in.Flags.Has(machine.ACK) || in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) {
+		return
+	}
+	b, a := &r.Before, &r.After
+	if machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt) {
+		return
+	}
+	if r.To != r.From || a.RcvNxt != b.RcvNxt || a.RcvHeldEnd != b.RcvHeldEnd || a.RcvQueued != b.RcvQueued ||
+		a.SndUna != b.SndUna || a.SndWnd != b.SndWnd || a.FinRcvd != b.FinRcvd {
+		w.fail(27, "%v in %v acted on %s whose ACK is outside [SND.UNA %d - MAX.SND.WND %d, SND.NXT %d]: state %v, RCV.NXT %d -> %d, readable %d -> %d, SND.WND %d -> %d",
+			r.Side, r.From, simnet.FormatSegment(in), b.SndUna, b.MaxSndWnd, b.SndNxt, r.To, b.RcvNxt, a.RcvNxt, b.RcvQueued, a.RcvQueued, b.SndWnd, a.SndWnd)
+	}
+}
+
+// checkAcceptability is invariant 28: in SYN-RECEIVED .. LAST-ACK a
+// segment (not RST or SYN) is dropped as unacceptable exactly when the
+// four cases of RFC 9293 3.10.7.4 say so, at both edges of the window.
+func (w *World) checkAcceptability(r *simnet.Record) {
+	in := &r.In
+	if w.err != nil || !isSync(r.From) || r.From == machine.StateTimeWait || in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) || len(r.Steps) == 0 {
+		return
+	}
+	b := &r.Before
+	nxt, wnd, n := b.RcvNxt, b.RcvWnd, in.Len()
+	var ok bool
+	switch {
+	case n == 0 && wnd == 0:
+		ok = in.Seq == nxt
+	case n == 0:
+		ok = machine.SeqInWindow(in.Seq, nxt, wnd)
+	case wnd == 0:
+		// The zero-window exception: its ACK is processed.
+		ok = in.Flags.Has(machine.ACK) && len(in.Payload) > 0 && in.Seq == nxt && !b.FinRcvd
+	default:
+		ok = machine.SeqInWindow(in.Seq, nxt, wnd) || machine.SeqInWindow(in.Seq+n-1, nxt, wnd)
+	}
+	dropped := r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable
+	if ok == dropped {
+		verdict := map[bool]string{true: "acceptable", false: "unacceptable"}[ok]
+		w.fail(28, "%v in %v took [%v] on %s, which RFC 9293 3.10.7.4 calls %s (RCV.NXT %d, RCV.WND %d, SEG.LEN %d)",
+			r.Side, r.From, r.Steps[0].Rule, simnet.FormatSegment(in), verdict, nxt, wnd, n)
+	}
+}

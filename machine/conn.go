@@ -453,7 +453,7 @@ func (c *Conn) Vars() Vars {
 		SynAcked: t.synAcked, SndQueued: c.snd.n, RcvQueued: c.rcv.n, Backoff: int(t.rto.backoff),
 		ACKBudgetSpent: c.ackBudgetSpent(),
 		SRTT:           t.rto.srtt, RTTVar: t.rto.rttvar, RTTSamples: t.rto.samples, LastRTT: t.rto.last,
-		RcvHeldEnd:     t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.nOOO, PeerFinHeld: t.finPending,
+		RcvHeldEnd: t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.nOOO, PeerFinHeld: t.finPending,
 	}
 	if c.state != StateClosed {
 		v.RTO = t.rto.current(c.cfg)

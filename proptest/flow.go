@@ -122,15 +122,15 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	// Invariant 25: the RTO stays within its bounds, doubles on a
 	// retransmission timeout, and a valid RTT sample clears the backoff;
 	// Karn: every sample times a segment sent exactly once.
+	w.checkSentWindow(r, g)
+	if w.err != nil {
+		return
+	}
 	w.checkRTO(r, g, same)
 	if w.err != nil {
 		return
 	}
-
-	w.checkSent(r, g)
-	if w.err != nil {
-		return
-	}
+	g.recordSent(r)
 	w.checkAdvertised(r, g)
 	if same && hasSendSeq(r.To) {
 		// Forget what the peer has acknowledged.
@@ -192,13 +192,38 @@ func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 	}
 }
 
-// checkSent is invariant 24: new text never goes beyond SND.UNA + SND.WND,
-// SND.WND as RFC 9293 3.10.7.4 takes it from the segments (the ghost's,
-// not the TCB's), but for the one byte of a zero-window probe;
-// retransmissions only repeat what was sent. It also records every segment
-// that occupies sequence space, for Karn's rule.
-func (w *World) checkSent(r *simnet.Record, g *flowGhost) {
-	s := r.Side
+// checkSentWindow is invariant 24: new text never goes beyond SND.UNA +
+// SND.WND, SND.WND as RFC 9293 3.10.7.4 takes it from the segments (the
+// ghost's, not the TCB's), but for the one byte of a zero-window probe;
+// retransmissions only repeat what was sent.
+func (w *World) checkSentWindow(r *simnet.Record, g *flowGhost) {
+	if !g.wlValid || !hasSendSeq(r.To) {
+		return
+	}
+	end := g.sentEnd // what this record's segments find already sent
+	for i := range r.Out {
+		o := &r.Out[i]
+		if o.Flags.Has(machine.RST) || o.Len() == 0 {
+			continue
+		}
+		rex := g.sentValid && machine.SeqLT(o.Seq, end)
+		if text := o.Seq + uint32(len(o.Payload)); len(o.Payload) > 0 && !rex {
+			edge := r.After.SndUna + g.wnd
+			if machine.SeqGT(text, edge) && !(len(o.Payload) == 1 && text == edge+1) {
+				w.fail(24, "%v sent new text up to %d, beyond SND.UNA %d + SND.WND %d the peer offered (%s)",
+					r.Side, text, r.After.SndUna, g.wnd, simnet.FormatSegment(o))
+				return
+			}
+		}
+		if e := o.Seq + o.Len(); machine.SeqGT(e, end) {
+			end = e
+		}
+	}
+}
+
+// recordSent remembers every segment of r that occupies sequence space,
+// for Karn's rule.
+func (g *flowGhost) recordSent(r *simnet.Record) {
 	for i := range r.Out {
 		o := &r.Out[i]
 		n := o.Len()
@@ -207,14 +232,6 @@ func (w *World) checkSent(r *simnet.Record, g *flowGhost) {
 		}
 		end := o.Seq + n
 		rex := g.sentValid && machine.SeqLT(o.Seq, g.sentEnd)
-		if text := o.Seq + uint32(len(o.Payload)); len(o.Payload) > 0 && !rex && g.wlValid && hasSendSeq(r.To) {
-			edge := r.After.SndUna + g.wnd
-			if machine.SeqGT(text, edge) && !(len(o.Payload) == 1 && text == edge+1) {
-				w.fail(24, "%v sent new text up to %d, beyond SND.UNA %d + SND.WND %d the peer offered (%s)",
-					s, text, r.After.SndUna, g.wnd, simnet.FormatSegment(o))
-				return
-			}
-		}
 		if !g.sentValid || machine.SeqGT(end, g.sentEnd) {
 			g.sentValid, g.sentEnd = true, end
 		}
@@ -232,6 +249,10 @@ func (w *World) checkSent(r *simnet.Record, g *flowGhost) {
 func (w *World) checkRTO(r *simnet.Record, g *flowGhost, same bool) {
 	s := r.Side
 	b, a := &r.Before, &r.After
+	if r.HasTimer && r.Deadline <= r.Now && !w.abstractTime {
+		w.fail(25, "%v armed a timer for %v, not after now (%v): it would fire at once", s, r.Deadline, r.Now)
+		return
+	}
 	if !hasSendSeq(r.To) {
 		return
 	}

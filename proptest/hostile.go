@@ -25,7 +25,7 @@ const (
 	StaleACK                    // ACK below SND.UNA (an old duplicate)
 	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
 	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2)
-	EdgeData                    // text at an edge of the receive window: k%4 selects beyond the right edge, ending at it, before the left edge, straddling it
+	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge
 	numHostile
 )
 
@@ -85,7 +85,7 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 	case EdgeData:
 		n := 1 + k%3
 		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wnd}
-		switch k % 4 {
+		switch k % 5 {
 		case 0: // the first byte just beyond the right edge
 			seg.Seq, n = x.rcvNxt+x.rcvWnd, 1
 		case 1: // the last byte at the right edge
@@ -94,6 +94,8 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			seg.Seq = x.rcvNxt - n
 		case 3: // straddling the left edge
 			seg.Seq, n = x.rcvNxt-1, 2
+		case 4: // straddling the right edge: the part beyond is trimmed
+			seg.Seq, n = x.rcvNxt+x.rcvWnd-1, 3
 		}
 		seg.Payload = filler(int(n))
 		return seg
@@ -111,12 +113,18 @@ func (w *World) peerText(to simnet.Side, v *machine.Vars, seg *machine.Segment) 
 	if stream < 0 || w.conn(peer).Vars().ISS != v.IRS || !isSync(w.State(to)) {
 		return false
 	}
+	// Only the bytes inside the window need be the peer's: a receiver
+	// trims the rest, and takes it at its peril (invariants 17, 21).
+	n := uint32(len(seg.Payload))
+	if in := v.RcvNxt + v.RcvWnd - seg.Seq; machine.SeqLT(in, n) {
+		n = in
+	}
 	off := seg.Seq - (v.IRS + 1)
-	if int32(off) < 0 || uint64(off)+uint64(len(seg.Payload)) > uint64(ps.written[stream]) {
+	if int32(off) < 0 || uint64(off)+uint64(n) > uint64(ps.written[stream]) {
 		return false
 	}
-	for i := range seg.Payload {
-		seg.Payload[i] = streamByte(peer, stream, off+uint32(i))
+	for i := uint32(0); i < n; i++ {
+		seg.Payload[i] = streamByte(peer, stream, off+i)
 	}
 	return true
 }
@@ -138,11 +146,11 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 	c := w.conn(to)
 	v := c.Vars()
 	seg := HostileSegment(h, &v, k)
-	if h == EdgeData && len(seg.Payload) > 0 && !w.peerText(to, &v, &seg) {
+	if h == EdgeData && k%5 != 0 && k%5 != 2 && !w.peerText(to, &v, &seg) {
 		// The peer has not written the bytes this segment would carry, so
-		// a segment inside the window cannot be made of them: send the
-		// outside variant instead.
-		seg = HostileSegment(h, &v, k&^1)
+		// a segment (partly) inside the window cannot be made of them:
+		// send the one beyond the right edge instead.
+		seg = HostileSegment(h, &v, k-k%5)
 	}
 	from := c.State()
 	w.net.Inject(to, seg)

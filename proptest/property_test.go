@@ -19,6 +19,18 @@ func (c rapidChooser) Intn(label string, n int) int { return rapid.IntRange(0, n
 func drawWorld(t *rapid.T, base Options) *World {
 	cfg := base.Config
 	cfg.RFC1337 = rapid.Bool().Draw(t, "rfc1337")
+	// Buffers and MSS vary, so that RcvBuf/2 and the MSS (receiver SWS),
+	// a window of several segments (fast retransmit) and a buffer smaller
+	// than one segment all occur.
+	if cfg.MSS == 0 {
+		cfg.MSS = uint16(rapid.SampledFrom([]int{8, 8, 5, 12}).Draw(t, "mss"))
+	}
+	if cfg.RcvBuf == 0 {
+		cfg.RcvBuf = rapid.SampledFrom([]int{24, 24, 10, 64}).Draw(t, "rcvbuf")
+	}
+	if cfg.SndBuf == 0 {
+		cfg.SndBuf = rapid.SampledFrom([]int{32, 32, 16, 80}).Draw(t, "sndbuf")
+	}
 	var start time.Duration
 	if rapid.IntRange(0, 3).Draw(t, "near_wrap") > 0 {
 		cfg.ISNKey = NearWrapKey()

@@ -44,6 +44,10 @@ type Options struct {
 	Lifetime time.Duration
 	// OnRecord, if set, sees every record before the invariants judge it.
 	OnRecord func(*simnet.Record)
+	// AbstractTime says the clock jumps to whichever side's timer fires
+	// (the exhaustive checker), so the other side's deadlines may lie
+	// behind it: the check that timers are armed in the future is off.
+	AbstractTime bool
 }
 
 // TestConfig fills the zero fields of c with values that keep simulated
@@ -92,6 +96,8 @@ type World struct {
 	quiet   bool // keep no history (the exhaustive checker replays instead)
 	onRec   func(*simnet.Record)
 	moves   int
+	// abstractTime: Options.AbstractTime.
+	abstractTime bool
 }
 
 // sideState is one endpoint's application and ghost state.
@@ -132,7 +138,7 @@ type sideState struct {
 // NewWorld builds a World with both endpoints CLOSED.
 func NewWorld(o Options) *World {
 	cfg := TestConfig(o.Config)
-	w := &World{histMax: o.History, quiet: o.Quiet, onRec: o.OnRecord}
+	w := &World{histMax: o.History, quiet: o.Quiet, onRec: o.OnRecord, abstractTime: o.AbstractTime}
 	if w.histMax == 0 {
 		w.histMax = 300
 	}

@@ -168,13 +168,14 @@ func newWorld(o *Options, onRec func(*simnet.Record), quiet bool) (*proptest.Wor
 		return nil, fmt.Errorf("check: %w", err)
 	}
 	return proptest.NewWorld(proptest.Options{
-		Config:   cfg,
-		Start:    start,
-		Mutation: o.Mutation,
-		Quiet:    quiet,
-		History:  1 << 20,
-		Lifetime: -1, // abstract time: segments never expire
-		OnRecord: onRec,
+		Config:       cfg,
+		Start:        start,
+		Mutation:     o.Mutation,
+		Quiet:        quiet,
+		History:      1 << 20,
+		Lifetime:     -1, // abstract time: segments never expire
+		OnRecord:     onRec,
+		AbstractTime: true,
 	}), nil
 }
 

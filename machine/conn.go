@@ -268,6 +268,10 @@ func (c *Conn) Writable() int {
 // readable bytes are consumed, Read returns io.EOF.
 func (c *Conn) PeerClosed() bool { return c.t.finRcvd }
 
+// Footprint is the storage the Conn's send and receive buffers hold, in
+// bytes: at most SndBuf + RcvBuf, whatever its peers send.
+func (c *Conn) Footprint() int { return cap(c.snd.buf) + cap(c.rcv.buf) }
+
 // Outbox is the segments to send, oldest first. Their payloads alias the
 // send buffer: they stay valid until the next call into the Conn. The caller
 // copies or encodes them, then calls ClearOutbox.

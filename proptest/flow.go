@@ -166,7 +166,7 @@ func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 				s, o.Window, qmin, w.cfg.RcvBuf, simnet.FormatSegment(o))
 			return
 		}
-		if o.Window+thr <= freeMin {
+		if o.Window < freeMin && freeMin-o.Window >= thr {
 			w.fail(22, "%v advertised a window of %d with %d bytes free: less than the free space by %d or more (SWS allows less than %d)",
 				s, o.Window, freeMin, thr, thr)
 			return

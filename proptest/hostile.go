@@ -164,3 +164,48 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 	}
 	w.moved()
 }
+
+// RawSegment describes a segment whose every header field an attacker
+// chooses, relative to what the victim and its peer hold: Seq is
+// RCV.NXT + SeqOff, Ack is at most what the peer really received (the
+// peer's RCV.NXT - AckBack), so a forged ACK never acknowledges text the
+// peer lacks, which no TCP could tell from a real one.
+type RawSegment struct {
+	Flags   machine.Flags // FIN is dropped: a forged in-window FIN ends a stream early, which TCP cannot prevent either
+	SeqOff  uint32
+	AckBack uint32
+	Window  uint32
+	MSS     uint16
+	Len     int // payload bytes: the peer's own bytes at that place, or none when it has not written them
+}
+
+// InjectRaw hands side `to` the segment raw describes.
+func (w *World) InjectRaw(to simnet.Side, raw RawSegment) {
+	c := w.conn(to)
+	v := c.Vars()
+	pv := w.conn(to.Peer()).Vars()
+	seg := machine.Segment{
+		Flags:  raw.Flags &^ machine.FIN,
+		Seq:    v.RcvNxt + raw.SeqOff,
+		Ack:    pv.RcvNxt - raw.AckBack,
+		Window: raw.Window,
+		MSS:    raw.MSS,
+	}
+	if raw.Len > 0 {
+		seg.Payload = make([]byte, raw.Len)
+		if !w.peerText(to, &v, &seg) {
+			seg.Payload = nil
+		}
+	}
+	from := c.State()
+	w.net.Inject(to, seg)
+	if recs := w.net.Records(); len(recs) > 0 {
+		if r := &recs[len(recs)-1]; r.Before.SndWnd != r.After.SndWnd {
+			w.side[to].shrunk = true // a forged window may be any size
+		}
+	}
+	if !w.quiet {
+		w.note("inject raw into %v (%v): %s", to, from, simnet.FormatSegment(&seg))
+	}
+	w.moved()
+}

@@ -39,15 +39,6 @@ func (r *ring) reserve(want, keep, limit int) {
 		size *= 2
 	}
 	size = max(min(size, limit), want)
-	if keep == 0 {
-		r.head = 0
-	}
-	if size <= cap(r.buf) && r.head+keep <= len(r.buf) {
-		// The kept bytes do not wrap: extending the storage in place keeps
-		// every position.
-		r.buf = r.buf[:size]
-		return
-	}
 	nb := make([]byte, size)
 	r.read(0, nb[:keep])
 	r.buf, r.head = nb, 0

@@ -420,6 +420,7 @@ type Vars struct {
 	RcvHeldEnd                                  uint32        // end of the out-of-order text held past RCV.NXT (RCV.NXT when none)
 	RcvHeldRanges                               int           // disjoint out-of-order ranges held
 	PeerFinHeld                                 bool          // the peer's FIN arrived out of order and waits for the text before it
+	PeerFinSeq                                  uint32        // its sequence number, while held
 }
 
 // Holds reports whether every byte of [start, end) has been received:
@@ -457,7 +458,7 @@ func (c *Conn) Vars() Vars {
 		SynAcked: t.synAcked, SndQueued: c.snd.n, RcvQueued: c.rcv.n, Backoff: int(t.rto.backoff),
 		ACKBudgetSpent: c.ackBudgetSpent(),
 		SRTT:           t.rto.srtt, RTTVar: t.rto.rttvar, RTTSamples: t.rto.samples, LastRTT: t.rto.last,
-		RcvHeldEnd: t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.nOOO, PeerFinHeld: t.finPending,
+		RcvHeldEnd: t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.nOOO, PeerFinHeld: t.finPending, PeerFinSeq: t.finPendSeq,
 	}
 	if c.state != StateClosed {
 		v.RTO = t.rto.current(c.cfg)

@@ -78,7 +78,9 @@ func actWrite(w *World, c Chooser) bool {
 	if !ok {
 		return false
 	}
-	w.Write(s, 1+c.Intn("len", 20))
+	// Up to 20 bytes, or half the send buffer when that is larger, so that
+	// big buffers grow their rings past the first allocation.
+	w.Write(s, 1+c.Intn("len", max(20, w.cfg.SndBuf/2)))
 	return true
 }
 
@@ -89,7 +91,7 @@ func actRead(w *World, c Chooser) bool {
 	if !ok {
 		return false
 	}
-	w.Read(s, 1+c.Intn("max", 24))
+	w.Read(s, 1+c.Intn("max", max(24, w.cfg.RcvBuf/4)))
 	return true
 }
 

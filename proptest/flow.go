@@ -110,6 +110,20 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		}
 	}
 
+	// Invariant 26: a FIN held out of order is taken as soon as the text
+	// before it is in.
+	if isSync(r.To) && a.PeerFinHeld && !a.FinRcvd && a.RcvNxt == a.PeerFinSeq && r.Kind == simnet.Input {
+		w.fail(26, "%v holds the peer's FIN at %d out of order, but RCV.NXT has reached it: the FIN must be taken (%s)",
+			s, a.PeerFinSeq, simnet.FormatSegment(&r.In))
+		return
+	}
+
+	// Invariant 21: the buffers' storage stays within RcvBuf + SndBuf,
+	// whatever the peer sends.
+	if fp := w.conn(s).Footprint(); fp > w.cfg.RcvBuf+w.cfg.SndBuf {
+		w.fail(21, "%v's buffers hold %d bytes of storage, more than RcvBuf %d + SndBuf %d", s, fp, w.cfg.RcvBuf, w.cfg.SndBuf)
+		return
+	}
 	// Invariant 21: the receive queue and reassembly stay within the buffer.
 	if isSync(r.To) {
 		if held := a.RcvQueued + int(a.RcvHeldEnd-a.RcvNxt); held > w.cfg.RcvBuf {

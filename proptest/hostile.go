@@ -25,7 +25,7 @@ const (
 	StaleACK                    // ACK below SND.UNA (an old duplicate)
 	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
 	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2)
-	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge
+	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
 	numHostile
 )
 
@@ -85,7 +85,7 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 	case EdgeData:
 		n := 1 + k%3
 		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wnd}
-		switch k % 5 {
+		switch k % 6 {
 		case 0: // the first byte just beyond the right edge
 			seg.Seq, n = x.rcvNxt+x.rcvWnd, 1
 		case 1: // the last byte at the right edge
@@ -96,6 +96,10 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			seg.Seq, n = x.rcvNxt-1, 2
 		case 4: // straddling the right edge: the part beyond is trimmed
 			seg.Seq, n = x.rcvNxt+x.rcvWnd-1, 3
+		case 5: // from RCV.NXT past the right edge, with a FIN beyond it:
+			// the text is trimmed and the FIN is not taken
+			seg.Seq, n = x.rcvNxt, x.rcvWnd+1+k%3
+			seg.Flags |= machine.FIN
 		}
 		seg.Payload = filler(int(n))
 		return seg
@@ -146,11 +150,11 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 	c := w.conn(to)
 	v := c.Vars()
 	seg := HostileSegment(h, &v, k)
-	if h == EdgeData && k%5 != 0 && k%5 != 2 && !w.peerText(to, &v, &seg) {
+	if h == EdgeData && k%6 != 0 && k%6 != 2 && !w.peerText(to, &v, &seg) {
 		// The peer has not written the bytes this segment would carry, so
 		// a segment (partly) inside the window cannot be made of them:
 		// send the one beyond the right edge instead.
-		seg = HostileSegment(h, &v, k-k%5)
+		seg = HostileSegment(h, &v, k-k%6)
 	}
 	from := c.State()
 	w.net.Inject(to, seg)

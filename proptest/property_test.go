@@ -22,6 +22,11 @@ func drawWorld(t *rapid.T, base Options) *World {
 	// Buffers and MSS vary, so that RcvBuf/2 and the MSS (receiver SWS),
 	// a window of several segments (fast retransmit) and a buffer smaller
 	// than one segment all occur.
+	// One run in four has buffers above the rings' first 4 KiB, so that
+	// they grow while holding data.
+	if cfg.MSS == 0 && cfg.RcvBuf == 0 && cfg.SndBuf == 0 && rapid.IntRange(0, 3).Draw(t, "big") == 0 {
+		cfg.MSS, cfg.RcvBuf, cfg.SndBuf = 1000, 9000, 10000
+	}
 	if cfg.MSS == 0 {
 		cfg.MSS = uint16(rapid.SampledFrom([]int{8, 8, 5, 12}).Draw(t, "mss"))
 	}

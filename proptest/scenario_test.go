@@ -211,6 +211,39 @@ var scenarios = []scenario{
 		}
 		return w.Finish()
 	}},
+	{"zero window and its probe", func(w *World, p *pathRecorder) error {
+		// B does not read: its window closes, A's persist timer probes
+		// with one byte at RCV.NXT, which B answers without taking it
+		// (the zero-window exception of RFC 9293 3.10.7.4); then B reads
+		// and the rest flows.
+		if err := establish(w); err != nil {
+			return err
+		}
+		b := w.Net().Conn(simnet.B)
+		for i := 0; i < 10 && b.Vars().RcvWnd > 0; i++ {
+			w.Write(simnet.A, 20)
+			deliverAll(w)
+			if b.Vars().RcvWnd > 0 {
+				w.Advance() // sender SWS holds a small window back until its override timer
+				deliverAll(w)
+			}
+		}
+		if wnd := b.Vars().RcvWnd; wnd != 0 {
+			return fmt.Errorf("B's window is %d after A wrote more than it holds, want 0", wnd)
+		}
+		rcvNxt := b.Vars().RcvNxt
+		for i := 0; i < 3; i++ {
+			w.Advance() // the persist timer
+			deliverAll(w)
+		}
+		if got := b.Vars().RcvNxt; got != rcvNxt {
+			return fmt.Errorf("B took probe text into a zero window: RCV.NXT %d -> %d", rcvNxt, got)
+		}
+		if !p.took(simnet.B, machine.RuleEstRcvAck) {
+			return fmt.Errorf("B did not answer the probe by est_rcv_ack: %v", p.rules[simnet.B])
+		}
+		return w.Finish()
+	}},
 	{"old SYN at a listener", func(w *World, p *pathRecorder) error {
 		// RFC 9293 figure 8: an old duplicate SYN reaches B; A, not
 		// expecting the SYN+ACK, resets it, and B returns to LISTEN

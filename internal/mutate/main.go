@@ -200,7 +200,14 @@ func report(w io.Writer, all []Mutant, results []result, known map[string]string
 	var killed, valid, invalid int
 	byHow := map[string]int{}
 	var unlisted []string
+	var goKilled, goValid int
 	for i, res := range results {
+		if res.verdict != invalidMutant && !strings.HasPrefix(all[i].ID, specFile) {
+			goValid++
+			if res.verdict == killedMutant {
+				goKilled++
+			}
+		}
 		switch res.verdict {
 		case invalidMutant:
 			invalid++
@@ -223,15 +230,20 @@ func report(w io.Writer, all []Mutant, results []result, known map[string]string
 			fmt.Fprintf(w, "  %s\n", id)
 		}
 	}
-	pct := 0.0
-	if valid > 0 {
-		pct = 100 * float64(killed) / float64(valid)
-	}
-	fmt.Fprintf(w, "mutants: %d killed of %d (%.1f%%)\n", killed, valid, pct)
+	fmt.Fprintf(w, "mutate: machine/*.go %d killed of %d (%.1f%%), %s %d killed of %d (%.1f%%)\n",
+		goKilled, goValid, percent(goKilled, goValid), specFile, killed-goKilled, valid-goValid, percent(killed-goKilled, valid-goValid))
+	fmt.Fprintf(w, "mutants: %d killed of %d (%.1f%%)\n", killed, valid, percent(killed, valid))
 	if len(unlisted) > 0 {
 		return 1
 	}
 	return 0
+}
+
+func percent(k, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return 100 * float64(k) / float64(n)
 }
 
 func filter(ms []Mutant, keep func(Mutant) bool) []Mutant {

@@ -37,6 +37,9 @@ func commands() []command {
 		{"diagram", "print the state diagram as DOT, Mermaid, Markdown or SVG", runDiagram},
 		{"check", "explore every interleaving of two endpoints up to a depth; print a counterexample", runCheck},
 		{"serve", "run the generated TCP on a TUN device and print its transitions", runServe},
+		{"dial", "connect over the generated TCP on a TUN device; copy stdin and stdout", func(args []string, stdout, stderr io.Writer) int {
+			return runDial(args, os.Stdin, stdout, stderr)
+		}},
 		{"demo", "show the generated TCP talking to the kernel's TCP, as a textbook story", runDemo},
 	}
 }

@@ -195,6 +195,7 @@ type Conn struct {
 	rcv ring // readable data, then room for out-of-order text
 
 	outbox []Segment
+	count  Counters // since NewConn or Reset (delete_tcb keeps them)
 
 	// The current event's context, valid during one entry point.
 	now        time.Duration
@@ -267,6 +268,17 @@ func (c *Conn) Writable() int {
 // PeerClosed reports whether the peer's FIN has been accepted: once the
 // readable bytes are consumed, Read returns io.EOF.
 func (c *Conn) PeerClosed() bool { return c.t.finRcvd }
+
+// Counters are what a Conn did since NewConn or Reset, for a runtime's
+// statistics: they survive delete_tcb, so a caller can take the difference
+// after each call.
+type Counters struct {
+	Retransmits   uint64 // segments sent again: by timeout, fast retransmit or partial ACK (sequence space resent)
+	ChallengeACKs uint64 // RFC 5961 challenge ACKs sent
+}
+
+// Counters returns the Conn's counters.
+func (c *Conn) Counters() Counters { return c.count }
 
 // Footprint is the storage the Conn's send and receive buffers hold, in
 // bytes: at most SndBuf + RcvBuf, whatever its peers send.

@@ -213,6 +213,8 @@ func (c *Conn) resendHead() {
 	// its ACK would no longer tell which copy it answers (BSD likewise
 	// stops timing on every retransmission).
 	t.timing = false
+	sent := len(c.outbox)
+	defer func() { c.count.Retransmits += uint64(len(c.outbox) - sent) }()
 	if t.synSent && !t.synAcked {
 		t.synRexmitted = true
 		c.emitSyn(t.irsValid)

@@ -229,6 +229,7 @@ func (c *Conn) SendAck() { c.ackPending = true }
 // this connection (the budget is per connection: invariant 15).
 func (c *Conn) SendChallengeAck() {
 	if c.takeACKBudget() {
+		c.count.ChallengeACKs++
 		c.emit(c.t.sndNxt, c.t.rcvNxt, ACK, nil)
 	}
 }

@@ -48,6 +48,23 @@ type Config struct {
 
 	// TTL is the IPv4 TTL / IPv6 hop limit of sent packets (64).
 	TTL uint8
+
+	// CloseWaitWarn, if positive, is how long a connection may stay in
+	// CLOSE-WAIT (the peer closed, the application has not) before Warn
+	// hears of it, once per stay: the classic leak of a server that reads
+	// EOF and never closes.
+	CloseWaitWarn time.Duration
+	// Warn receives such warnings, from a goroutine of the stack's own.
+	Warn func(Warning)
+}
+
+// Warning is something about a connection an operator should look at.
+type Warning struct {
+	Kind  string // "CLOSE-WAIT"
+	Tuple machine.Tuple
+	State machine.State
+	Age   time.Duration // how long it has been in State
+	Msg   string        // one line saying what it means
 }
 
 // PacketWriter records packets; *pcap.Writer implements it. Calls are

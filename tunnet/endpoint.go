@@ -20,6 +20,11 @@ type endpoint struct {
 	tuple machine.Tuple
 	timer connTimer
 	state atomic.Uint32 // mc.State(), readable without mu (Snapshot)
+	since atomic.Int64  // when it entered that state (stack clock)
+	// warned: Config.Warn has heard of this stay in CLOSE-WAIT.
+	warned atomic.Bool
+	// counted is the machine's counters already added to the stack's.
+	counted machine.Counters
 
 	// Application wakeups: a waiter sets rdWait/wrWait under mu, unlocks
 	// and waits on rd/wr (capacity 1, so a wakeup between the unlock and
@@ -78,6 +83,7 @@ func (ep *endpoint) initMachine(t machine.Tuple) {
 	} else {
 		ep.mc.Reset(ep.cfg, t)
 	}
+	ep.counted = machine.Counters{}
 }
 
 // Transition implements machine.Observer: record, report after the call.
@@ -165,6 +171,15 @@ func (ep *endpoint) after(now time.Duration, tx *txBatch) {
 		}
 	}
 	ep.flushOutbox(tx)
+	if k := ep.mc.Counters(); k != ep.counted {
+		ep.s.counters.retransmits.Add(k.Retransmits - ep.counted.Retransmits)
+		ep.s.counters.challengeACKs.Add(k.ChallengeACKs - ep.counted.ChallengeACKs)
+		ep.counted = k
+	}
+	if uint32(st) != ep.state.Load() {
+		ep.since.Store(int64(now))
+		ep.warned.Store(false)
+	}
 	ep.state.Store(uint32(st))
 	if st == machine.StateClosed {
 		ep.free()

@@ -65,6 +65,66 @@ func (s *Stack) Snapshot() map[machine.State]int {
 	return m
 }
 
+// StateCount is how many connections are in one state and how long the
+// oldest of them has been in it.
+type StateCount struct {
+	N      int
+	Oldest time.Duration
+}
+
+// States counts the stack's connections per state, with the age of the
+// oldest in each (listeners count as LISTEN, with age 0).
+func (s *Stack) States() [machine.NumStates]StateCount {
+	var out [machine.NumStates]StateCount
+	now := s.now()
+	s.demux.mu.RLock()
+	for _, ep := range s.demux.conns {
+		st := machine.State(ep.state.Load())
+		c := &out[st]
+		c.N++
+		c.Oldest = max(c.Oldest, now-time.Duration(ep.since.Load()))
+	}
+	out[machine.StateListen].N += len(s.demux.listeners)
+	s.demux.mu.RUnlock()
+	return out
+}
+
+// closeWaitLoop warns of connections that stay in CLOSE-WAIT longer than
+// Config.CloseWaitWarn, once per stay, checking four times per period.
+func (s *Stack) closeWaitLoop() {
+	defer s.wg.Done()
+	limit := s.cfg.CloseWaitWarn
+	t := time.NewTicker(max(limit/4, 10*time.Millisecond))
+	defer t.Stop()
+	var late []*endpoint
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		now := s.now()
+		late = late[:0]
+		s.demux.mu.RLock()
+		for _, ep := range s.demux.conns {
+			if machine.State(ep.state.Load()) == machine.StateCloseWait && now-time.Duration(ep.since.Load()) >= limit && !ep.warned.Load() {
+				late = append(late, ep)
+			}
+		}
+		s.demux.mu.RUnlock()
+		for _, ep := range late {
+			if !ep.warned.CompareAndSwap(false, true) {
+				continue
+			}
+			age := now - time.Duration(ep.since.Load())
+			s.cfg.Warn(Warning{
+				Kind: "CLOSE-WAIT", Tuple: ep.tuple, State: machine.StateCloseWait, Age: age,
+				Msg: "the peer closed " + age.Round(time.Millisecond).String() + " ago and the application has not: did it read EOF and never call Close?",
+			})
+		}
+	}
+}
+
 // Stats are the stack's counters. Drops are counted by reason.
 type Stats struct {
 	PacketsIn, PacketsOut uint64
@@ -79,6 +139,11 @@ type Stats struct {
 	ReadErrors      uint64                    // device reads that failed but did not stop the stack
 	WriteErrors     uint64                    // device writes that failed (their packets are lost)
 	EncodeErrors    uint64                    // segments that could not be encoded (a bug if non-zero)
+
+	Retransmits   uint64 // segments sent again (timeout, fast retransmit, partial ACK)
+	ChallengeACKs uint64 // RFC 5961 challenge ACKs sent
+	RSTsSent      uint64 // resets sent (aborts, replies to segments for no connection, ...)
+	RSTsRcvd      uint64 // resets received, acceptable or not
 }
 
 type counters struct {
@@ -91,6 +156,9 @@ type counters struct {
 	readErrors            atomic.Uint64
 	writeErrors           atomic.Uint64
 	encodeErrors          atomic.Uint64
+	retransmits           atomic.Uint64
+	challengeACKs         atomic.Uint64
+	rstSent, rstRcvd      atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -104,6 +172,8 @@ func (s *Stack) Stats() Stats {
 		BacklogFull: c.backlogFull.Load(), HalfOpenEvicted: c.halfOpenEvicted.Load(),
 		ReadErrors: c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
 		EncodeErrors: c.encodeErrors.Load(),
+		Retransmits:  c.retransmits.Load(), ChallengeACKs: c.challengeACKs.Load(),
+		RSTsSent: c.rstSent.Load(), RSTsRcvd: c.rstRcvd.Load(),
 	}
 	st.FaultDrops = s.faultDrops()
 	return st

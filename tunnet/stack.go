@@ -94,6 +94,10 @@ func New(cfg Config) (*Stack, error) {
 	s.wg.Add(2)
 	go s.readLoop()
 	go s.timers.loop()
+	if cfg.CloseWaitWarn > 0 && cfg.Warn != nil {
+		s.wg.Add(1)
+		go s.closeWaitLoop()
+	}
 	return s, nil
 }
 
@@ -307,6 +311,9 @@ const flagMask = machine.FIN | machine.SYN | machine.RST | machine.PSH | machine
 // input hands seg (arrived for tuple t) to its connection, to a listener,
 // or to the scratch machine that answers segments for no connection.
 func (s *Stack) input(now time.Duration, t machine.Tuple, seg *machine.Segment, tx *txBatch) {
+	if seg.Flags&machine.RST != 0 {
+		s.counters.rstRcvd.Add(1)
+	}
 	for {
 		ep := s.demux.lookup(t)
 		if ep == nil {

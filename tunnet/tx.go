@@ -91,6 +91,9 @@ func (tx *txBatch) addSegment(t *machine.Tuple, seg *machine.Segment) {
 		return
 	}
 	tx.pkts = append(tx.pkts, b[:Headroom+n])
+	if seg.Flags&machine.RST != 0 {
+		tx.s.counters.rstSent.Add(1)
+	}
 	if pureACK {
 		tx.ackTuple, tx.ackIdx, tx.ackNum = *t, len(tx.pkts)-1, seg.Ack
 	} else {

@@ -55,7 +55,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tunName := fs.String("tun", "tfsm0", "TUN device `name` to create")
 	fs.Var(&addrs, "addr", "kernel-side `CIDR` of the TUN, e.g. 10.77.0.1/24 (repeatable: one IPv4, one IPv6)")
 	fs.Var(&listens, "listen", "stack `IP:PORT` to serve on, e.g. 10.77.0.2:80 (repeatable)")
-	app := fs.String("app", "http", "application: echo, discard or http")
+	app := fs.String("app", "http", "application: echo, discard, http, or noclose (reads to EOF and never closes: the CLOSE-WAIT leak, on purpose)")
+	closeWaitWarn := fs.Duration("closewait-warn", 0, "log a connection still in CLOSE-WAIT after `D` (the application never closed); 0: off")
+	statsEvery := fs.Duration("stats", 0, "print connections per state (with the oldest age) and counters every `D` and at exit; 0: only the exit line")
 	pcapPath := fs.String("pcap", "", "write every packet that crosses the TUN to this pcap `file`")
 	msl := fs.Duration("msl", 30*time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
 	faultSpec := fs.String("faults", "", "inject faults, e.g. loss=5%,dup=2%,reorder=2%,seed=1 (see docs/runtime.md)")
@@ -72,7 +74,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	handler, ok := appHandler(*app)
 	if !ok {
-		return usageError(fs, stderr, "-app %q: want echo, discard or http", *app)
+		return usageError(fs, stderr, "-app %q: want echo, discard, http or noclose", *app)
+	}
+	if *closeWaitWarn < 0 || *statsEvery < 0 {
+		return usageError(fs, stderr, "-closewait-warn and -stats take a positive duration (or 0 for off)")
 	}
 	prefixes, stackAddrs, listenAPs, err := planAddresses(addrs, listens)
 	if err != nil {
@@ -94,6 +99,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	rt, err := startRuntime(runtimeConfig{
 		tun: *tunName, mtu: *mtu, prefixes: prefixes, stackAddrs: stackAddrs,
 		msl: *msl, faults: fc, pcapPath: *pcapPath, observe: observe,
+		closeWaitWarn: *closeWaitWarn,
+		warn:          func(w tunnet.Warning) { printer.print(formatWarning(w)) },
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm serve: %v\n", err)
@@ -119,15 +126,30 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		wg.Add(1)
 		go func() { defer wg.Done(); handler(ln) }()
 	}
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(stdout, "tcpfsm serve: stopping")
-	case <-rt.stack.Done():
-		fmt.Fprintf(stderr, "tcpfsm serve: stack stopped: %v\n", rt.stack.Err())
+	var tick <-chan time.Time
+	if *statsEvery > 0 {
+		t := time.NewTicker(*statsEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	started := time.Now()
+wait:
+	for {
+		select {
+		case <-tick:
+			printer.print(formatStats(time.Since(started), rt.stack.States(), rt.stack.Stats()))
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, "tcpfsm serve: stopping")
+			break wait
+		case <-rt.stack.Done():
+			fmt.Fprintf(stderr, "tcpfsm serve: stack stopped: %v\n", rt.stack.Err())
+			break wait
+		}
 	}
 	for _, ln := range lns {
 		ln.Close()
 	}
+	printer.print(formatStats(time.Since(started), rt.stack.States(), rt.stack.Stats()))
 	st := rt.stack.Stats()
 	err = rt.close()
 	wg.Wait()
@@ -193,6 +215,18 @@ func appHandler(name string) (func(net.Listener), bool) {
 		return func(ln net.Listener) { acceptLoop(ln, func(c net.Conn) { io.Copy(io.Discard, c) }) }, true
 	case "http":
 		return func(ln net.Listener) { (&http.Server{Handler: http.HandlerFunc(helloHandler)}).Serve(ln) }, true
+	case "noclose":
+		// The bug, on purpose: read to EOF, then keep the connection
+		// (it stays in CLOSE-WAIT until serve stops).
+		return func(ln net.Listener) {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go io.Copy(io.Discard, c)
+			}
+		}, true
 	}
 	return nil, false
 }
@@ -228,6 +262,9 @@ type runtimeConfig struct {
 	faults     faults.Config
 	pcapPath   string
 	observe    func(tunnet.Transition)
+	// closeWaitWarn and warn: tunnet.Config.CloseWaitWarn and Warn.
+	closeWaitWarn time.Duration
+	warn          func(tunnet.Warning)
 }
 
 type tunRuntime struct {
@@ -263,11 +300,13 @@ func startRuntime(c runtimeConfig) (*tunRuntime, error) {
 	}
 	rt := &tunRuntime{dev: dev}
 	cfg := tunnet.Config{
-		Device:   dev,
-		Addrs:    c.stackAddrs,
-		Machine:  machine.Config{MSL: c.msl},
-		Faults:   c.faults,
-		Observer: c.observe,
+		Device:        dev,
+		Addrs:         c.stackAddrs,
+		Machine:       machine.Config{MSL: c.msl},
+		Faults:        c.faults,
+		Observer:      c.observe,
+		CloseWaitWarn: c.closeWaitWarn,
+		Warn:          c.warn,
 	}
 	if c.pcapPath != "" {
 		if rt.pcap, err = pcap.Create(c.pcapPath, 0); err != nil {
@@ -291,6 +330,41 @@ func (rt *tunRuntime) close() error {
 		err = errors.Join(err, rt.pcap.Close())
 	}
 	return err
+}
+
+// formatWarning is serve's line for a warning: its kind first (CLOSE-WAIT),
+// then the 4-tuple and the age.
+func formatWarning(w tunnet.Warning) string {
+	t := w.Tuple
+	return fmt.Sprintf("%s: %s:%d <- %s:%d in %v for %v: %s", w.Kind, t.LocalAddr, t.LocalPort, t.RemoteAddr, t.RemotePort,
+		w.State, w.Age.Round(time.Millisecond), w.Msg)
+}
+
+// formatStats is serve's statistics line: connections per state with the
+// oldest age in each, then the counters and the drops by reason.
+func formatStats(up time.Duration, states [machine.NumStates]tunnet.StateCount, st tunnet.Stats) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "stats at %v: connections", up.Round(time.Millisecond))
+	n := 0
+	for s, c := range states {
+		if c.N == 0 {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, " %v %d", machine.State(s), c.N)
+		if machine.State(s) != machine.StateListen {
+			fmt.Fprintf(&b, " (oldest %v)", c.Oldest.Round(time.Millisecond))
+		}
+		b.WriteString(",")
+	}
+	if n == 0 {
+		b.WriteString(" none,")
+	}
+	fmt.Fprintf(&b, " retransmissions %d, half-open evictions %d, challenge ACKs %d, RSTs sent %d received %d;",
+		st.Retransmits, st.HalfOpenEvicted, st.ChallengeACKs, st.RSTsSent, st.RSTsRcvd)
+	fmt.Fprintf(&b, " drops: malformed %d, not ours %d, no connection %d, backlog full %d, faults %d, write errors %d",
+		sum(st.DecodeErrors[:]), st.NotOurs, st.NoConn, st.BacklogFull, st.FaultDrops, st.WriteErrors)
+	return b.String()
 }
 
 // formatTransition is serve's one-line form of a transition.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -82,5 +84,61 @@ func TestServe(t *testing.T) {
 	}
 	if fi, err := os.Stat(pcapPath); err != nil || fi.Size() <= 24 {
 		t.Errorf("pcap %s: %v, %v", pcapPath, fi, err)
+	}
+}
+
+// TestServeCloseWaitLeak runs serve with -app noclose, the CLOSE-WAIT leak
+// on purpose: the kernel client closes, the application reads EOF and
+// never closes, so the connection sits in CLOSE-WAIT; -closewait-warn must
+// name it with its 4-tuple and age, and -stats must count it with its age.
+func TestServeCloseWaitLeak(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runServe([]string{"-tun", "tfsmleak", "-addr", "10.85.0.1/24", "-listen", "10.85.0.2:9",
+			"-app", "noclose", "-closewait-warn", "300ms", "-stats", "200ms", "-q"}, &out, &errOut)
+	}()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "Ctrl-C stops"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: stdout %q, stderr %q", out.String(), errOut.String())
+		}
+	}
+	c, err := net.Dial("tcp", "10.85.0.2:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	client := c.LocalAddr().(*net.TCPAddr)
+	c.Write([]byte("bye"))
+	c.(*net.TCPConn).CloseWrite() // our FIN: serve's side goes to CLOSE-WAIT and stays
+	want := fmt.Sprintf("CLOSE-WAIT: 10.85.0.2:9 <- %s:%d in CLOSE-WAIT for", client.IP, client.Port)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning %q in:\n%s", want, out.String())
+		}
+	}
+	time.Sleep(250 * time.Millisecond) // one more stats line
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d; stderr %q", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	printed := out.String()
+	t.Logf("serve printed:\n%s", printed)
+	if n := strings.Count(printed, "CLOSE-WAIT: "); n != 1 {
+		t.Errorf("%d CLOSE-WAIT warnings, want 1 (once per stay)", n)
+	}
+	if !regexp.MustCompile(`stats at [^:]+: connections LISTEN 1, CLOSE-WAIT 1 \(oldest [0-9.]+m?s\)`).MatchString(printed) {
+		t.Errorf("no stats line counting the connection in CLOSE-WAIT with its age")
+	}
+	if !strings.Contains(printed, "RSTs sent") || !strings.Contains(printed, "drops: malformed ") {
+		t.Errorf("the stats lines lack the counters")
 	}
 }

@@ -56,6 +56,20 @@ type Config struct {
 	CloseWaitWarn time.Duration
 	// Warn receives such warnings, from a goroutine of the stack's own.
 	Warn func(Warning)
+
+	// FaultDrop, if set, hears of every packet the fault injector drops,
+	// in either direction, so that a trace can show it lost (an outbound
+	// drop happens after the Observer saw the segment sent). It is called
+	// synchronously: it must be quick and must not call into the Stack.
+	FaultDrop func(FaultDrop)
+}
+
+// FaultDrop is a TCP segment the fault injector dropped.
+type FaultDrop struct {
+	At      time.Duration // when, since the stack started
+	Inbound bool          // from the device towards the stack (else sent by the stack)
+	Tuple   machine.Tuple // local = this stack
+	Seg     SegmentInfo
 }
 
 // Warning is something about a connection an operator should look at.

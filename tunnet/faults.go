@@ -4,7 +4,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/tunnet/faults"
+	"github.com/tcpfsm/tcpfsm/tunnet/header"
 )
 
 // faultGate serializes the fault injector (which one loop must own) between
@@ -18,17 +20,47 @@ type faultGate struct {
 // delivered (now, or later from the timer loop).
 func (s *Stack) faultsIn(pkt []byte, deliver faults.EmitFunc) {
 	s.faults.mu.Lock()
+	dropped := s.faults.inj.Counters(faults.In).Dropped
 	s.faults.inj.Process(faults.In, pkt, deliver)
+	lost := s.faults.inj.Counters(faults.In).Dropped != dropped
 	s.faults.mu.Unlock()
+	if lost {
+		s.reportDrop(pkt, true)
+	}
 	s.timers.faultsChanged()
+}
+
+// reportDrop tells Config.FaultDrop of a packet the injector dropped.
+func (s *Stack) reportDrop(pkt []byte, inbound bool) {
+	f := s.cfg.FaultDrop
+	if f == nil {
+		return
+	}
+	var p header.Packet
+	if header.DecodeUnchecked(pkt, &p) != nil {
+		return
+	}
+	d := FaultDrop{At: s.now(), Inbound: inbound}
+	d.Tuple = machine.Tuple{LocalAddr: p.Src, LocalPort: p.TCP.SrcPort, RemoteAddr: p.Dst, RemotePort: p.TCP.DstPort}
+	if inbound {
+		d.Tuple = machine.Tuple{LocalAddr: p.Dst, LocalPort: p.TCP.DstPort, RemoteAddr: p.Src, RemotePort: p.TCP.SrcPort}
+	}
+	d.Seg = SegmentInfo{Seq: p.TCP.Seq, Ack: p.TCP.Ack, Flags: machine.Flags(p.TCP.Flags) & flagMask,
+		Window: uint32(p.TCP.Window), MSS: p.TCP.Opts.MSS, Len: len(p.Payload)}
+	f(d)
 }
 
 // faultsOut passes an outbound packet (without headroom) through the
 // injector; what survives now is appended to tx.out.
 func (s *Stack) faultsOut(pkt []byte, tx *txBatch) {
 	s.faults.mu.Lock()
+	dropped := s.faults.inj.Counters(faults.Out).Dropped
 	s.faults.inj.Process(faults.Out, pkt, tx.emitOut)
+	lost := s.faults.inj.Counters(faults.Out).Dropped != dropped
 	s.faults.mu.Unlock()
+	if lost {
+		s.reportDrop(pkt, false)
+	}
 	s.timers.faultsChanged()
 }
 

@@ -116,25 +116,32 @@ type demo struct {
 	failures int
 }
 
-// recorder keeps the transitions of the current exchange.
+// recorder keeps the transitions of the current exchange and the segments
+// the fault injector dropped, in the order they happened.
 type recorder struct {
-	mu  sync.Mutex
-	trs []tunnet.Transition
+	mu     sync.Mutex
+	events []storyEvent
 }
 
 func (r *recorder) add(tr tunnet.Transition) {
 	tr.Sent = append([]tunnet.SegmentInfo(nil), tr.Sent...)
 	r.mu.Lock()
-	r.trs = append(r.trs, tr)
+	r.events = append(r.events, storyEvent{tr: tr})
 	r.mu.Unlock()
 }
 
-func (r *recorder) take() []tunnet.Transition {
+func (r *recorder) dropped(d tunnet.FaultDrop) {
+	r.mu.Lock()
+	r.events = append(r.events, storyEvent{drop: &d})
+	r.mu.Unlock()
+}
+
+func (r *recorder) take() []storyEvent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	trs := r.trs
-	r.trs = nil
-	return trs
+	evs := r.events
+	r.events = nil
+	return evs
 }
 
 func (d *demo) run() error {
@@ -144,6 +151,7 @@ func (d *demo) run() error {
 		stackAddrs: []netip.Addr{demoStackAddr},
 		msl:        d.msl, faults: d.faults, pcapPath: d.pcapPath,
 		observe: d.rec.add,
+		drop:    d.rec.dropped,
 	})
 	if err != nil {
 		return err

@@ -22,20 +22,70 @@ const (
 	colStack  = 28
 )
 
-// printStory prints the transitions of one exchange, one connection after
+// storyEvent is a transition of tcpfsm's machine, or a segment the fault
+// injector dropped (drop set).
+type storyEvent struct {
+	tr   tunnet.Transition
+	drop *tunnet.FaultDrop
+	// lost marks the segments of tr.Sent that the injector dropped on
+	// their way to the kernel: the kernel never saw them.
+	lost []bool
+}
+
+func (e *storyEvent) tuple() machine.Tuple {
+	if e.drop != nil {
+		return e.drop.Tuple
+	}
+	return e.tr.Tuple
+}
+
+// printStory prints the events of one exchange, one connection after
 // another.
-func printStory(w io.Writer, trs []tunnet.Transition, msl time.Duration) {
+func printStory(w io.Writer, evs []storyEvent, msl time.Duration) {
 	var order []machine.Tuple
-	byConn := map[machine.Tuple][]tunnet.Transition{}
-	for _, tr := range trs {
-		if _, ok := byConn[tr.Tuple]; !ok {
-			order = append(order, tr.Tuple)
+	byConn := map[machine.Tuple][]storyEvent{}
+	for _, e := range evs {
+		t := e.tuple()
+		if _, ok := byConn[t]; !ok {
+			order = append(order, t)
 		}
-		byConn[tr.Tuple] = append(byConn[tr.Tuple], tr)
+		byConn[t] = append(byConn[t], e)
 	}
 	for _, t := range order {
-		printConn(w, t, byConn[t], msl)
+		if evs := markLost(byConn[t]); len(evs) > 0 {
+			printConn(w, t, evs, msl)
+		}
 	}
+}
+
+// markLost matches each outbound drop with the segment it was, the latest
+// sent before it with the same header, marks that segment lost and removes
+// the drop; inbound drops stay as events of their own.
+func markLost(evs []storyEvent) []storyEvent {
+	out := evs[:0]
+	for _, e := range evs {
+		if e.drop == nil || e.drop.Inbound {
+			out = append(out, e)
+			continue
+		}
+	match:
+		for i := len(out) - 1; i >= 0; i-- {
+			o := &out[i]
+			if o.drop != nil {
+				continue
+			}
+			for j, seg := range o.tr.Sent {
+				if seg == e.drop.Seg && (o.lost == nil || !o.lost[j]) {
+					if o.lost == nil {
+						o.lost = make([]bool, len(o.tr.Sent))
+					}
+					o.lost[j] = true
+					break match
+				}
+			}
+		}
+	}
+	return out
 }
 
 // story is the state of one connection's telling.
@@ -56,10 +106,18 @@ type story struct {
 	refused      bool
 }
 
-func printConn(w io.Writer, t machine.Tuple, trs []tunnet.Transition, msl time.Duration) {
-	s := &story{w: w, kernel: kernelSide{st: machine.StateClosed}, start: trs[0].At}
+func printConn(w io.Writer, t machine.Tuple, evs []storyEvent, msl time.Duration) {
+	start := evs[0].tr.At
+	if evs[0].drop != nil {
+		start = evs[0].drop.At
+	}
+	s := &story{w: w, kernel: kernelSide{st: machine.StateClosed}, start: start}
 	s.kernelStates = []machine.State{machine.StateClosed}
-	for _, tr := range trs {
+	for _, e := range evs {
+		tr := &e.tr
+		if e.drop != nil {
+			tr = &tunnet.Transition{Recv: e.drop.Seg, HasRecv: true}
+		}
 		if tr.HasRecv && tr.Recv.Flags&machine.SYN != 0 && tr.Recv.Flags&machine.ACK == 0 && !s.hasX {
 			s.x, s.hasX = tr.Recv.Seq, true
 		}
@@ -78,10 +136,25 @@ func printConn(w io.Writer, t machine.Tuple, trs []tunnet.Transition, msl time.D
 	}
 	fmt.Fprintln(w)
 	s.row("ms", "kernel (inferred)", "segment", "tcpfsm", "rule (RFC 9293 section)")
-	for _, tr := range trs {
-		s.transition(tr)
+	for _, e := range evs {
+		if e.drop != nil {
+			s.inboundLost(*e.drop)
+			continue
+		}
+		s.transition(e.tr, e.lost)
 	}
 	s.summary(msl)
+}
+
+// inboundLost shows a segment the kernel sent that the fault injector
+// dropped before tcpfsm: the kernel's state moves (it sent it), tcpfsm's
+// does not.
+func (s *story) inboundLost(d tunnet.FaultDrop) {
+	at := fmt.Sprintf("%.3f", float64((d.At-s.start).Microseconds())/1000)
+	from := s.kernel.st
+	s.kernel.sends(d.Seg)
+	s.noteKernel(d.Seg, true)
+	s.row(at, s.kernelCol(from), s.arrowLost(d.Seg, true), "", "lost (-faults): tcpfsm never saw it")
 }
 
 func (s *story) row(at, kernel, seg, stack, rule string) {
@@ -89,7 +162,7 @@ func (s *story) row(at, kernel, seg, stack, rule string) {
 	fmt.Fprintln(s.w, strings.TrimRight(line, " "))
 }
 
-func (s *story) transition(tr tunnet.Transition) {
+func (s *story) transition(tr tunnet.Transition, lost []bool) {
 	if tr.Event.Kind() == machine.KindUser && len(tr.Sent) == 0 && tr.From == tr.To {
 		return // a RECEIVE or SEND that changed nothing visible
 	}
@@ -108,15 +181,20 @@ func (s *story) transition(tr tunnet.Transition) {
 		s.row(at, s.kernelCol(from), s.arrow(tr.Recv, true), stack, rule)
 		shown = true
 	}
-	for _, seg := range tr.Sent {
+	for i, seg := range tr.Sent {
 		from := s.kernel.st
-		s.kernel.receives(seg)
-		s.noteKernel(seg, false)
+		arrow := s.arrow(seg, false)
+		if i < len(lost) && lost[i] {
+			arrow = s.arrowLost(seg, false) // the kernel never saw it: its state stays
+		} else {
+			s.kernel.receives(seg)
+			s.noteKernel(seg, false)
+		}
 		if shown {
-			s.row(at, s.kernelCol(from), s.arrow(seg, false), "", "")
+			s.row(at, s.kernelCol(from), arrow, "", "")
 			continue
 		}
-		s.row(at, s.kernelCol(from), s.arrow(seg, false), stack, rule)
+		s.row(at, s.kernelCol(from), arrow, stack, rule)
 		shown = true
 	}
 	if !shown {
@@ -143,6 +221,25 @@ func states(from, to machine.State) string {
 // arrow draws a segment between the columns: --- x --> from the kernel,
 // <-- x --- from tcpfsm.
 func (s *story) arrow(seg tunnet.SegmentInfo, fromKernel bool) string {
+	label := s.label(seg, fromKernel)
+	if fromKernel {
+		return pad("-- "+label+" ", colSeg-1, '-') + ">"
+	}
+	return "<" + pad("-- "+label+" ", colSeg-1, '-')
+}
+
+// arrowLost draws a segment the fault injector dropped: it stops short of
+// the receiver (x) and says LOST.
+func (s *story) arrowLost(seg tunnet.SegmentInfo, fromKernel bool) string {
+	label := s.label(seg, fromKernel) + " LOST"
+	if fromKernel {
+		return pad("-- "+label+" ", colSeg-3, '-') + "  x"
+	}
+	return "x  " + pad("-- "+label+" ", colSeg-3, '-')
+}
+
+// label is a segment's flags, relative seq/ack and length.
+func (s *story) label(seg tunnet.SegmentInfo, fromKernel bool) string {
 	var b strings.Builder
 	b.WriteString(seg.Flags.String())
 	if fromKernel {
@@ -159,11 +256,7 @@ func (s *story) arrow(seg tunnet.SegmentInfo, fromKernel bool) string {
 	if seg.Len > 0 {
 		fmt.Fprintf(&b, " len=%d", seg.Len)
 	}
-	label := b.String()
-	if fromKernel {
-		return pad("-- "+label+" ", colSeg-1, '-') + ">"
-	}
-	return "<" + pad("-- "+label+" ", colSeg-1, '-')
+	return b.String()
 }
 
 func pad(s string, n int, c byte) string {
@@ -252,6 +345,44 @@ type kernelSide struct {
 	st      machine.State
 	finSent bool
 	finSeq  uint32 // sequence number of the kernel's FIN
+	// What the kernel has received from tcpfsm in order (its RCV.NXT),
+	// once tcpfsm's SYN is in, and what it holds out of order: a FIN
+	// counts only once everything before it has arrived.
+	rcv    uint32
+	hasRcv bool
+	held   []tunnet.SegmentInfo
+}
+
+// takeFin records a segment tcpfsm sent as received and reports whether a
+// FIN became in order with it (its own or one held before).
+func (k *kernelSide) takeFin(s tunnet.SegmentInfo) bool {
+	if !k.hasRcv {
+		return s.Flags&machine.FIN != 0
+	}
+	if s.Len > 0 || s.Flags&machine.FIN != 0 {
+		k.held = append(k.held, s)
+	}
+	fin := false
+	for progress := true; progress; {
+		progress = false
+		kept := k.held[:0]
+		for _, h := range k.held {
+			end := h.Seq + uint32(h.Len)
+			if h.Flags&machine.FIN != 0 {
+				end++
+			}
+			switch {
+			case machine.SeqLEQ(end, k.rcv): // old: nothing new
+			case machine.SeqLEQ(h.Seq, k.rcv):
+				k.rcv, progress = end, true
+				fin = fin || h.Flags&machine.FIN != 0
+			default:
+				kept = append(kept, h)
+			}
+		}
+		k.held = kept
+	}
+	return fin
 }
 
 // sends updates the state for a segment the kernel sent.
@@ -282,12 +413,15 @@ func (k *kernelSide) receives(s tunnet.SegmentInfo) {
 		k.st = machine.StateClosed
 		return
 	}
-	if s.Flags&machine.SYN != 0 && s.Flags&machine.ACK != 0 && k.st == machine.StateSynSent {
-		k.st = machine.StateEstablished
+	if s.Flags&machine.SYN != 0 {
+		if s.Flags&machine.ACK != 0 && k.st == machine.StateSynSent {
+			k.st = machine.StateEstablished
+		}
+		k.rcv, k.hasRcv = s.Seq+1, true
 		return
 	}
 	ackOfFIN := k.finSent && s.Flags&machine.ACK != 0 && s.Ack == k.finSeq+1
-	fin := s.Flags&machine.FIN != 0
+	fin := k.takeFin(s)
 	switch k.st {
 	case machine.StateEstablished:
 		if fin {

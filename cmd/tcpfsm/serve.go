@@ -265,6 +265,8 @@ type runtimeConfig struct {
 	// closeWaitWarn and warn: tunnet.Config.CloseWaitWarn and Warn.
 	closeWaitWarn time.Duration
 	warn          func(tunnet.Warning)
+	// drop: tunnet.Config.FaultDrop.
+	drop func(tunnet.FaultDrop)
 }
 
 type tunRuntime struct {
@@ -307,6 +309,7 @@ func startRuntime(c runtimeConfig) (*tunRuntime, error) {
 		Observer:      c.observe,
 		CloseWaitWarn: c.closeWaitWarn,
 		Warn:          c.warn,
+		FaultDrop:     c.drop,
 	}
 	if c.pcapPath != "" {
 		if rt.pcap, err = pcap.Create(c.pcapPath, 0); err != nil {

@@ -3,8 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tcpfsm/tcpfsm/proptest/check"
 	"github.com/tcpfsm/tcpfsm/proptest/mutate"
@@ -41,7 +46,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	writes := fs.Int("writes", 1, "`N` writes per side")
 	writeLen := fs.Int("writelen", 2, "`BYTES` per write")
 	wrap := fs.Uint("wrap", 0, "A's ISS is 2^32 - `K` (0: 2 + writes*writelen, so A's FIN is 2^32-1)")
-	maxStates := fs.Int("max-states", 10_000_000, "stop after `N` states, unfinished (0: no limit); the frontier costs about 3 KB a state")
+	maxStates := fs.Int("max-states", 0, "stop after `N` states, unfinished (0: no limit but -mem)")
+	memFlag := fs.String("mem", "", "stop, unfinished, when the checker holds `SIZE` of memory, e.g. 2GiB or 500MB (default: a quarter of this machine's RAM; 0: no limit)")
 	quiet := fs.Bool("q", false, "print no progress on stderr")
 	help := checkHelp
 	for _, m := range mutate.All() {
@@ -67,7 +73,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	case *maxStates < 0:
 		return usageError(fs, stderr, "-max-states %d: want 0 or more", *maxStates)
 	}
+	budget, err := memBudget(*memFlag)
+	if err != nil {
+		return usageError(fs, stderr, "-mem %q: %v", *memFlag, err)
+	}
 	o := check.Options{
+		MemBudget: budget,
 		Depth:     *depth,
 		Loss:      *loss,
 		Dup:       *dup,
@@ -101,11 +112,37 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if res.Stopped {
-		// An unfinished search proves nothing about the bound asked for.
-		fmt.Fprintf(stderr, "%s: stopped at -max-states %d before the depth bound was explored; raise -max-states (0: no limit)\n", fs.Name(), o.MaxStates)
-		return 1
+		return 1 // an unfinished search proves nothing about the bound asked for
 	}
 	return 0
+}
+
+// memBudget parses -mem: a size with an optional unit (B, KB, MB, GB, KiB,
+// MiB, GiB), 0 for no limit, or empty for a quarter of the machine's RAM.
+func memBudget(v string) (uint64, error) {
+	if v == "" {
+		var si unix.Sysinfo_t
+		if err := unix.Sysinfo(&si); err != nil || si.Totalram == 0 {
+			return 4 << 30, nil // cannot tell: 4 GiB
+		}
+		return uint64(si.Totalram) * uint64(si.Unit) / 4, nil
+	}
+	num := strings.TrimRightFunc(v, unicode.IsLetter)
+	unit := strings.ToLower(v[len(num):])
+	mult := map[string]float64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}[unit]
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if mult == 0 || err != nil || f < 0 || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("want a size such as 2GiB, 500MB or 0")
+	}
+	return uint64(f * mult), nil
+}
+
+// formatBytes writes n in GiB or MiB.
+func formatBytes(n uint64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 }
 
 // report prints the exploration's numbers and, if any, the counterexample.
@@ -128,13 +165,27 @@ func report(w io.Writer, o *check.Options, res *check.Result) {
 	fmt.Fprintf(w, "max depth:       %d (bound %d; %d states at the bound, %d successors cut by the in-flight bound)\n",
 		res.MaxDepth, o.Depth, res.Frontier, res.Pruned)
 	fmt.Fprintf(w, "time:            %v (%.0f states/s)\n", res.Elapsed.Round(time.Millisecond), res.StatesPerSecond())
+	budget := "no budget"
+	if o.MemBudget > 0 {
+		budget = "budget " + formatBytes(o.MemBudget)
+	}
+	fmt.Fprintf(w, "memory:          peak %s (%s), %d bytes per state\n", formatBytes(res.PeakMemory), budget, res.PeakMemory/uint64(max(res.States, 1)))
+	fmt.Fprintf(w, "fingerprints:    64-bit hash per state; P(two of the %d states collided, hiding one) <= %.1e\n", res.States, check.CollisionBound(res.States))
 	switch {
+	case res.Stopped && res.StopReason == "memory":
+		fmt.Fprintf(w, "result:          STOPPED, INCOMPLETE: the memory budget (%s) was reached after %d states at depth %d of %d; raise -mem or lower -depth\n",
+			formatBytes(o.MemBudget), res.States, res.MaxDepth, o.Depth)
 	case res.Stopped:
-		fmt.Fprintln(w, "result:          stopped at -max-states: unfinished")
+		fmt.Fprintf(w, "result:          STOPPED, INCOMPLETE: -max-states %d was reached at depth %d of %d; raise -max-states (0: no limit)\n",
+			o.MaxStates, res.MaxDepth, o.Depth)
 	case res.Exhausted:
 		fmt.Fprintln(w, "result:          the depth bound was never reached: every state within the in-flight and data bounds explored")
 	}
 	cx := res.Violation
+	if cx == nil && res.Stopped {
+		fmt.Fprintln(w, "violations:      none in the states explored before the stop")
+		return
+	}
 	if cx == nil {
 		fmt.Fprintln(w, "violations:      none within the bound")
 		return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -85,7 +86,39 @@ func TestCheckUnfinishedFails(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d with -max-states 50, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "unfinished") || !strings.Contains(errOut, "raise -max-states") {
-		t.Fatalf("an unfinished run must say so:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	if !strings.Contains(out, "result:          STOPPED, INCOMPLETE: -max-states 50 was reached") || !strings.Contains(out, "raise -max-states") {
+		t.Fatalf("an unfinished run must say so in one line:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}
+
+// TestCheckMemoryBudget: a search that outgrows -mem stops, says so in one
+// line and exits 1; the memory it reports stays near the budget.
+func TestCheckMemoryBudget(t *testing.T) {
+	code, out, errOut := runCheckArgs("-depth", "40", "-loss", "-dup", "-reorder", "-mem", "150MiB")
+	if code != 1 {
+		t.Fatalf("exit %d with -mem 150MiB, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "result:          STOPPED, INCOMPLETE: the memory budget (150 MiB) was reached") {
+		t.Fatalf("the stop must be said in one line:\n%s", out)
+	}
+	var peak float64
+	if _, err := fmt.Sscanf(out[strings.Index(out, "memory:"):], "memory:          peak %f MiB", &peak); err != nil || peak > 250 {
+		t.Fatalf("peak %v MiB (%v) for a 150 MiB budget:\n%s", peak, err, out)
+	}
+	for _, v := range []string{"x", "2TB", "-1GiB", "1.5.2MB"} {
+		if code, _, errOut := runCheckArgs("-mem", v); code != 2 || !strings.Contains(errOut, "-mem") {
+			t.Errorf("-mem %q: exit %d, stderr %q; want a usage error", v, code, errOut)
+		}
+	}
+}
+
+func TestMemBudget(t *testing.T) {
+	for v, want := range map[string]uint64{"0": 0, "500MB": 500e6, "2GiB": 2 << 30, "1.5KiB": 1536, "4096": 4096} {
+		if got, err := memBudget(v); err != nil || got != want {
+			t.Errorf("memBudget(%q) = %d, %v; want %d", v, got, err, want)
+		}
+	}
+	if got, err := memBudget(""); err != nil || got == 0 {
+		t.Errorf("the default budget is %d, %v; want a quarter of RAM", got, err)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/machine"
@@ -34,6 +37,10 @@ type Options struct {
 	// MaxStates stops the exploration, unfinished, beyond this many states
 	// (0: no limit).
 	MaxStates int
+	// MemBudget stops the exploration, unfinished, once the Go heap and
+	// its overheads pass this many bytes (0: no limit). The garbage
+	// collector is told to work harder as the budget nears.
+	MemBudget uint64
 	// Progress, if set, gets a line about once a second.
 	Progress io.Writer
 }
@@ -67,7 +74,9 @@ type Result struct {
 	Frontier    int           // states at the depth bound, not expanded
 	Pruned      int           // successors cut by the in-flight bound
 	Exhausted   bool          // no state was left at the depth bound: every state within the other bounds was explored
-	Stopped     bool          // MaxStates cut the exploration short
+	Stopped     bool          // MaxStates or MemBudget cut the exploration short
+	StopReason  string        // what stopped it: "max-states" or "memory"
+	PeakMemory  uint64        // the most memory the Go runtime held from the OS during the run (bytes, sampled)
 	Elapsed     time.Duration // wall time
 	Violation   *Counterexample
 }
@@ -141,6 +150,10 @@ func Run(o Options) (*Result, error) {
 	}
 	c := &checker{o: o, seen: newStateSet(), start: time.Now()}
 	c.last = c.start
+	if o.MemBudget > 0 && o.MemBudget < math.MaxInt64 {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(o.MemBudget)))
+	}
+	defer func() { c.overBudget() }() // the final sample of PeakMemory
 	w, err := newWorld(&o, func(r *simnet.Record) {
 		for _, t := range r.Steps {
 			if t.Rule == machine.RuleAnyUserTimeout {
@@ -234,8 +247,15 @@ func (c *checker) explore() error {
 		st.nsucc = uint16(c.succ.len() - succ0)
 		c.queue.release(snap)
 		c.progress(depth)
-		if c.o.MaxStates > 0 && c.states.len() >= c.o.MaxStates {
-			c.res.Stopped = true
+		over := ""
+		switch {
+		case c.o.MaxStates > 0 && c.states.len() >= c.o.MaxStates:
+			over = "max-states"
+		case id&1023 == 0 && c.overBudget():
+			over = "memory"
+		}
+		if over != "" {
+			c.res.Stopped, c.res.StopReason = true, over
 			st.flags |= flagIncomplete
 			c.queue.each(func(id int32) { c.states.at(int(id)).flags |= flagIncomplete })
 			return c.finish()
@@ -244,6 +264,28 @@ func (c *checker) explore() error {
 	// BFS: the states at the bound are the frontier it stopped at.
 	c.res.Frontier = bound
 	return c.finish()
+}
+
+// overBudget samples the memory in use, keeps the peak and reports whether
+// it passed the budget. It reads the memory the Go runtime holds from the
+// OS, less what it has returned (about the resident size), without a
+// stop-the-world (runtime/metrics).
+func (c *checker) overBudget() bool {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(s)
+	used := s[0].Value.Uint64() - s[1].Value.Uint64()
+	c.res.PeakMemory = max(c.res.PeakMemory, used)
+	return c.o.MemBudget > 0 && used > c.o.MemBudget
+}
+
+// CollisionBound is an upper bound on the probability that two of n
+// distinct states share a 64-bit fingerprint, so that the search took one
+// for the other: n(n-1)/2 pairs, each colliding with probability 2^-64.
+func CollisionBound(n int) float64 {
+	return float64(n) * float64(n-1) / 2 / math.Exp2(64)
 }
 
 // hasSucc reports whether the state being expanded, whose successors

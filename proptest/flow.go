@@ -124,6 +124,11 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		w.fail(21, "%v's buffers hold %d bytes of storage, more than RcvBuf %d + SndBuf %d", s, fp, w.cfg.RcvBuf, w.cfg.SndBuf)
 		return
 	}
+	// Invariant 21: nothing is held beyond a FIN held out of order.
+	if isSync(r.To) && a.PeerFinHeld && machine.SeqGT(a.RcvHeldEnd, a.PeerFinSeq) {
+		w.fail(21, "%v holds text up to %d, beyond the peer's FIN at %d", s, a.RcvHeldEnd, a.PeerFinSeq)
+		return
+	}
 	// Invariant 21: the receive queue and reassembly stay within the buffer.
 	if isSync(r.To) {
 		if held := a.RcvQueued + int(a.RcvHeldEnd-a.RcvNxt); held > w.cfg.RcvBuf {

@@ -25,11 +25,12 @@ const (
 	StaleACK                    // ACK below SND.UNA (an old duplicate)
 	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
 	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2)
+	AfterFIN                    // with the peer's FIN held out of order: text beyond it (k even) or a second FIN elsewhere (k odd)
 	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "edge-data"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -82,6 +83,17 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 		return machine.Segment{Flags: machine.SYN | machine.FIN, Seq: x.rcvNxt + k, Window: 64, MSS: 536}
 	case OldACKData:
 		return machine.Segment{Flags: machine.ACK | machine.PSH, Seq: x.rcvNxt, Ack: x.una - v.MaxSndWnd - 1 - k, Window: x.wnd, Payload: filler(1 + int(k%3))}
+	case AfterFIN:
+		if !v.PeerFinHeld {
+			return HostileSegment(EdgeData, v, 0)
+		}
+		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Seq: v.PeerFinSeq + 1 + k%3, Ack: x.una, Window: x.wnd, Payload: filler(1 + int(k%4))}
+		if k%2 == 1 {
+			seg.Seq = v.PeerFinSeq - 1 - k%3
+			seg.Flags |= machine.FIN
+			seg.Payload = seg.Payload[:0]
+		}
+		return seg
 	case EdgeData:
 		n := 1 + k%3
 		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wnd}
@@ -96,9 +108,9 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			seg.Seq, n = x.rcvNxt-1, 2
 		case 4: // straddling the right edge: the part beyond is trimmed
 			seg.Seq, n = x.rcvNxt+x.rcvWnd-1, 3
-		case 5: // from RCV.NXT past the right edge, with a FIN beyond it:
-			// the text is trimmed and the FIN is not taken
-			seg.Seq, n = x.rcvNxt, x.rcvWnd+1+k%3
+		case 5: // from RCV.NXT to the right edge or past it, with a FIN
+			// at or beyond it: the text is trimmed and the FIN not taken
+			seg.Seq, n = x.rcvNxt, x.rcvWnd+k%3
 			seg.Flags |= machine.FIN
 		}
 		seg.Payload = filler(int(n))

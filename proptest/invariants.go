@@ -110,6 +110,12 @@ func (w *World) checkRecord(r *simnet.Record) {
 	if r.To == machine.StateClosed && r.From != machine.StateClosed {
 		st.discarded = uint32(r.Before.RcvQueued)
 	}
+	// Invariant 1: a new TCB starts clean, without the error of an earlier
+	// connection.
+	if r.Kind == simnet.Call && (r.Call == "listen" || r.Call == "connect") && r.Err == nil && r.ConnErr != nil {
+		w.fail(1, "%v opened a new connection (%s) but still reports %v from the last one", s, r.Call, r.ConnErr)
+		return
+	}
 
 	// Invariant 1: CLOSED means no TCB and no timers.
 	if r.To == machine.StateClosed {
@@ -278,6 +284,13 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 		return
 	}
 
+	// Invariant 11: simultaneous close goes CLOSING -> TIME-WAIT (checked
+	// before 9, which a CLOSING that skips TIME-WAIT also breaks).
+	if t.From == machine.StateClosing && t.To != machine.StateClosing && t.To != machine.StateTimeWait && !abnormalEnd[t.Rule] {
+		w.fail(11, "%v left CLOSING for %v [%v]; a simultaneous close goes on to TIME-WAIT", s, t.To, t.Rule)
+		return
+	}
+
 	// Invariant 9: the active closer reaches CLOSED only through TIME-WAIT,
 	// after at least 2*MSL, unless by RST, ABORT or user timeout.
 	if t.To == machine.StateClosed && t.From != machine.StateClosed && st.activeCloser {
@@ -294,11 +307,6 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 		}
 	}
 
-	// Invariant 11: simultaneous close goes CLOSING -> TIME-WAIT.
-	if t.From == machine.StateClosing && t.To != machine.StateClosing && t.To != machine.StateTimeWait && !abnormalEnd[t.Rule] {
-		w.fail(11, "%v left CLOSING for %v [%v]; a simultaneous close goes on to TIME-WAIT", s, t.To, t.Rule)
-		return
-	}
 	// Invariant 11: simultaneous open goes SYN-SENT -> SYN-RECEIVED ->
 	// ESTABLISHED.
 	if t.From == machine.StateSynSent && t.To == machine.StateEstablished && st.activeOrigin {

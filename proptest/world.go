@@ -217,6 +217,7 @@ func (w *World) Listen(s simnet.Side) bool {
 	w.side[s].opens++
 	w.side[s].closed = false
 	w.quietTime(s)
+	w.reuse(s)
 	err := w.net.Listen(s)
 	w.conn(s).SetAcceptIncarnation(true) // a listener exists (RFC 6191)
 	if !w.quiet {
@@ -234,6 +235,7 @@ func (w *World) Connect(s simnet.Side) bool {
 	w.side[s].opens++
 	w.side[s].closed = false
 	w.quietTime(s)
+	w.reuse(s)
 	err := w.net.Connect(s)
 	if !w.quiet {
 		w.note("%v connect: %v", s, err)
@@ -249,6 +251,16 @@ func (w *World) Connect(s simnet.Side) bool {
 func (w *World) quietTime(s simnet.Side) {
 	if st := &w.side[s]; st.issSet && w.net.Now()-st.issAt < 8*time.Microsecond {
 		w.net.AdvanceTo(st.issAt + 8*time.Microsecond)
+	}
+}
+
+// reuse resets side s's Conn before every other open, as a runtime that
+// pools Conns does (machine.Conn.Reset), so that both a fresh and a reused
+// Conn are tested.
+func (w *World) reuse(s simnet.Side) {
+	if w.side[s].opens%2 == 0 {
+		c := w.conn(s)
+		c.Reset(c.Config(), c.Tuple())
 	}
 }
 

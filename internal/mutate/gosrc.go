@@ -76,8 +76,13 @@ func fileMutants(root, path string, src []byte) ([]Mutant, error) {
 			}
 			sites = appendSites(sites, d.Name.Name, d.Body)
 		case *ast.GenDecl:
-			if (d.Tok == token.CONST || d.Tok == token.VAR) && !notMutatedFiles[filepath.Base(path)] {
-				sites = appendSites(sites, "("+d.Tok.String()+")", d)
+			if (d.Tok != token.CONST && d.Tok != token.VAR) || notMutatedFiles[filepath.Base(path)] {
+				continue
+			}
+			for _, sp := range d.Specs {
+				if vs, ok := sp.(*ast.ValueSpec); ok && !isDefault(vs) {
+					sites = appendSites(sites, "("+d.Tok.String()+")", vs)
+				}
 			}
 		}
 	}
@@ -119,6 +124,19 @@ var notMutated = map[string]bool{"String": true, "Vars": true, "Holds": true, "F
 // notMutatedFiles holds the exhaustive checker's support code (CopyTo,
 // AppendKey), which its own unit tests check; it is not TCP behaviour.
 var notMutatedFiles = map[string]bool{"key.go": true}
+
+// isDefault reports an exported Default* constant: Config's defaults are
+// choices a user may change (the property suite runs with its own
+// configuration), not logic; the RFC's values among them are checked by
+// machine's unit tests.
+func isDefault(vs *ast.ValueSpec) bool {
+	for _, n := range vs.Names {
+		if !strings.HasPrefix(n.Name, "Default") {
+			return false
+		}
+	}
+	return true
+}
 
 var swapCmp = map[token.Token]token.Token{
 	token.LSS: token.LEQ, token.LEQ: token.LSS,

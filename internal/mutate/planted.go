@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // planted is a named bug, written by hand: what a reviewer found the
@@ -23,6 +24,45 @@ type planted struct {
 type edit struct{ file, old, new string }
 
 var plantedBugs = []planted{
+	// Invariants 1-20 (design.md).
+	{"closed-keeps-timers", 1, "delete_tcb leaves the timers armed: a CLOSED connection still has a timer",
+		[]edit{{"tcb.go", "\tc.t = tcb{}\n", "\tc.t = tcb{armed: c.t.armed, deadline: c.t.deadline}\n"}}},
+	{"no-wrap", 5, "sequence comparisons are plain integer comparisons, not modulo 2^32 (invariant 2 is how the runs are built, next to 2^32; the bug shows where they cross it)",
+		[]edit{{"segment.go", "func SeqLT(a, b uint32) bool { return int32(a-b) < 0 }", "func SeqLT(a, b uint32) bool { return a < b }"}}},
+	{"synack-acks-x", 4, "the SYN+ACK acknowledges the peer's ISN x, not x+1",
+		[]edit{{"output.go", "\t\tseg.Ack = t.rcvNxt\n", "\t\tseg.Ack = t.rcvNxt - 1\n"}}},
+	{"established-early", 5, "an ACK of ISS (not ISS+1) is acceptable: ESTABLISHED with SND.UNA = ISS",
+		[]edit{{"tcb.go", "SeqLT(c.t.sndUna, s.Ack) && SeqLEQ(s.Ack, c.t.sndNxt)", "SeqLEQ(c.t.sndUna, s.Ack) && SeqLEQ(s.Ack, c.t.sndNxt)"}}},
+	{"ack-beyond-nxt", 6, "RFC 5961's upper bound removed: an ACK beyond SND.NXT is processed",
+		[]edit{{"tcb.go", "SeqLEQ(c.t.sndUna-c.t.maxSndWnd, s.Ack) && SeqLEQ(s.Ack, c.t.sndNxt)", "SeqLEQ(c.t.sndUna-c.t.maxSndWnd, s.Ack)"}}},
+	{"fin-counts-two", 7, "accepting a FIN advances RCV.NXT by 2: the FIN is acknowledged with its seq + 2",
+		[]edit{{"tcb.go", "\tt.rcvNxt++\n", "\tt.rcvNxt += 2\n"}}},
+	{"short-time-wait", 9, "TIME-WAIT lasts 1*MSL, not 2*MSL",
+		[]edit{{"tcb.go", "t.arm(timer2MSL, c.now+2*c.cfg.msl())", "t.arm(timer2MSL, c.now+c.cfg.msl())"}}},
+	{"timewait-ignores-fin", 10, "a retransmitted FIN in TIME-WAIT is taken for a plain ACK: not ACKed, 2MSL not restarted",
+		[]edit{{"classify.go", "return EventRcvFin // the peer's FIN again: our ACK was lost", "return EventRcvAck"}}},
+	{"closing-skips-time-wait", 11, "the dispatcher takes CLOSING's ACK of our FIN straight to CLOSED: a simultaneous close skips TIME-WAIT",
+		[]edit{{"dispatch_conn_gen.go", "return StateTimeWait, RuleClosingRcvAckOfFin", "return StateClosed, RuleClosingRcvAckOfFin"}}},
+	{"active-remembered-passive", 12, "a simultaneous open is remembered as passive: an RST in SYN-RECEIVED returns to LISTEN",
+		[]edit{{"tcb.go", "func (c *Conn) RememberActive() { c.t.passive = false }", "func (c *Conn) RememberActive() { c.t.passive = true }"}}},
+	{"rst-for-rst", 13, "an RST+ACK to a closed port is answered with an RST",
+		[]edit{
+			{"classify.go", "\t\tcase f&RST != 0:\n\t\t\treturn EventRcvRst\n\t\tcase f&(SYN|ACK) == SYN|ACK:", "\t\tcase f&RST != 0 && f&ACK == 0:\n\t\t\treturn EventRcvRst\n\t\tcase f&(SYN|ACK) == SYN|ACK:"},
+			{"tcb.go", "if s == nil || s.Flags&RST != 0 {", "if s == nil {"},
+		}},
+	{"rst-in-window-resets", 14, "any RST in the window resets (RFC 5961 3.2 undone)",
+		[]edit{{"tcb.go", "return s != nil && s.Flags&RST != 0 && s.Seq == c.t.rcvNxt", "return s != nil && s.Flags&RST != 0 && SeqInWindow(s.Seq, c.t.rcvNxt, max(c.rcvWindow(), 1))"}}},
+	{"challenge-acks-unlimited", 15, "challenge ACKs ignore their per-connection budget",
+		[]edit{{"tcb.go", "\tif c.takeACKBudget() {\n\t\tc.count.ChallengeACKs++", "\tif c.takeACKBudget() || true {\n\t\tc.count.ChallengeACKs++"}}},
+	{"isn-no-clock", 16, "the ISN ignores the clock: a new connection on the same 4-tuple reuses the old ISN",
+		[]edit{{"tcb.go", "iss := ISN(&c.cfg.ISNKey, c.tuple, c.now)", "iss := ISN(&c.cfg.ISNKey, c.tuple, 0)"}}},
+	{"wrong-bytes", 17, "a data segment carries the bytes one place later than its sequence number",
+		[]edit{{"output.go", "p := c.snd.slice(int(seq-t.sndBufSeq), int(n))", "p := c.snd.slice(int(seq-t.sndBufSeq)+1, int(n))"}}},
+	{"dispatcher-differs", 19, "the generated Step takes FIN-WAIT-2's FIN to CLOSING, unlike the spec (and the stateless machine)",
+		[]edit{{"machine_gen.go", "return StateTimeWait, RuleFinWait2RcvFin", "return StateClosing, RuleFinWait2RcvFin"}}},
+	{"synack-never-classified", 20, "a SYN+ACK in a synchronized state is classified rcv_syn: rule time_wait_rcv_synack can never fire",
+		[]edit{{"classify.go", "\tcase f&(SYN|ACK) == SYN|ACK:\n\t\treturn EventRcvSynack\n\tcase f&SYN != 0:\n\t\treturn EventRcvSyn\n\tcase f&ACK == 0:\n\t\treturn EventRcvNoack\n\t}\n\tc.trim(v)", "\tcase f&SYN != 0:\n\t\treturn EventRcvSyn\n\tcase f&ACK == 0:\n\t\treturn EventRcvNoack\n\t}\n\tc.trim(v)"}}},
+	// Invariants 21-28 (docs/checking.md).
 	{"ack-lower-bound", 27, "RFC 5961 5.2's lower bound SND.UNA - MAX.SND.WND removed from the ACK check (blind data injection with an old ACK)",
 		[]edit{{"tcb.go", "SeqLEQ(c.t.sndUna-c.t.maxSndWnd, s.Ack) && SeqLEQ(s.Ack, c.t.sndNxt)", "SeqLEQ(s.Ack, c.t.sndNxt)"}}},
 	{"no-wl-check", 23, "the SND.WL1/SND.WL2 test of the window update removed: an older segment sets SND.WND",
@@ -40,7 +80,7 @@ var plantedBugs = []planted{
 	{"karn", 25, "an RTT sample is taken across a retransmission (Karn's rule broken)",
 		[]edit{
 			{"output.go", "\tt.timing = false // Karn: no sample across a retransmission\n", "\n"},
-			{"output.go", "\tt.timing = false\n\tif t.synSent && !t.synAcked {", "\tif t.synSent && !t.synAcked {"},
+			{"output.go", "\tt.timing = false\n\tsent := len(c.outbox)", "\tsent := len(c.outbox)"},
 		}},
 	{"ooo-dropped", 26, "out-of-order text is dropped (never held for reassembly)",
 		[]edit{{"recv.go", "\tc.holdOOO(v.seq, v.seq+uint32(n))\n", "\n"}}},
@@ -79,26 +119,41 @@ func plantedMutant(root string, p planted) (Mutant, error) {
 	return m, nil
 }
 
-// runPlanted tests every planted bug; each must be killed by its invariant.
+// runPlanted tests every planted bug, r.o.jobs at a time; each must be
+// killed by its invariant. Results print in the table's order.
 func runPlanted(w io.Writer, r *runner) int {
-	bad := 0
+	lines := make([]string, len(plantedBugs))
+	failed := make([]bool, len(plantedBugs))
+	sem := make(chan struct{}, r.o.jobs)
+	var wg sync.WaitGroup
 	for i, p := range plantedBugs {
-		m, err := plantedMutant(r.root, p)
-		if err != nil {
-			fmt.Fprintf(w, "ERROR    %v\n", err)
-			bad++
-			continue
-		}
-		res := r.test(m, i+1)
-		want := fmt.Sprintf("invariant %d", p.invariant)
-		switch {
-		case res.verdict == killedMutant && res.why == want:
-			fmt.Fprintf(w, "caught   %-22s by the %s: %s  (%s)\n", p.name, res.by, res.why, p.doc)
-		case res.verdict == killedMutant:
-			fmt.Fprintf(w, "caught   %-22s by the %s: %s, not %s as documented  (%s)\n", p.name, res.by, res.why, want, p.doc)
-			bad++
-		default:
-			fmt.Fprintf(w, "MISSED   %-22s %s: %s\n", p.name, res.verdict, p.doc)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			m, err := plantedMutant(r.root, p)
+			if err != nil {
+				lines[i], failed[i] = fmt.Sprintf("ERROR    %v", err), true
+				return
+			}
+			res := r.test(m, i+1)
+			want := fmt.Sprintf("invariant %d", p.invariant)
+			switch {
+			case res.verdict == killedMutant && res.why == want:
+				lines[i] = fmt.Sprintf("caught   %-26s by the %s: %s  (%s)", p.name, res.by, res.why, p.doc)
+			case res.verdict == killedMutant:
+				lines[i], failed[i] = fmt.Sprintf("caught   %-26s by the %s: %s, not %s as documented  (%s)", p.name, res.by, res.why, want, p.doc), true
+			default:
+				lines[i], failed[i] = fmt.Sprintf("MISSED   %-26s %s: %s", p.name, res.verdict, p.doc), true
+			}
+		}()
+	}
+	wg.Wait()
+	bad := 0
+	for i, l := range lines {
+		fmt.Fprintln(w, l)
+		if failed[i] {
 			bad++
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -10,11 +9,9 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/tunnet"
-	"github.com/tcpfsm/tcpfsm/tunnet/faults"
 )
 
 const dialHelp = `
@@ -45,15 +42,8 @@ connection, a timeout or Ctrl-C, 2 on a usage error.
 
 func runDial(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("dial")
-	var addrs listFlag
-	tunName := fs.String("tun", "tfsm0", "TUN device `name` to create")
-	fs.Var(&addrs, "addr", "kernel-side `CIDR` of the TUN, e.g. 10.77.0.1/24 (repeatable: one IPv4, one IPv6)")
+	tf := addTunFlags(fs)
 	localFlag := fs.String("local", "", "the stack's `IP`, in an -addr prefix, e.g. 10.77.0.2")
-	pcapPath := fs.String("pcap", "", "write every packet that crosses the TUN to this pcap `file`")
-	msl := fs.Duration("msl", 30*time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
-	faultSpec := fs.String("faults", "", "inject faults, e.g. loss=5%,dup=2%,reorder=2%,seed=1 (see docs/runtime.md)")
-	mtu := fs.Int("mtu", 1500, "TUN MTU in bytes")
-	quiet := fs.Bool("q", false, "do not print transitions")
 	if code, ok := parse(fs, dialHelp, args, stdout, stderr); !ok {
 		return code
 	}
@@ -64,23 +54,23 @@ func runDial(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil || remote.Port() == 0 {
 		return usageError(fs, stderr, "remote %q: want IP:PORT such as 10.77.0.1:80", fs.Arg(0))
 	}
-	if len(addrs) == 0 || *localFlag == "" {
+	if len(tf.addrs) == 0 || *localFlag == "" {
 		return usageError(fs, stderr, "need -addr and -local")
 	}
 	local, err := netip.ParseAddr(*localFlag)
 	if err != nil {
 		return usageError(fs, stderr, "-local %q: want an IP such as 10.77.0.2", *localFlag)
 	}
-	prefixes, stackAddrs, _, err := planAddresses(addrs, []string{netip.AddrPortFrom(local, 1).String()})
+	prefixes, stackAddrs, _, err := planAddresses(tf.addrs, []string{netip.AddrPortFrom(local, 1).String()})
 	if err != nil {
 		return usageError(fs, stderr, "%v", err)
 	}
 	if remote.Addr().Is4() != local.Is4() {
 		return usageError(fs, stderr, "-local %v and %v are not of one address family", local, remote)
 	}
-	fc, err := faults.Parse(*faultSpec)
+	rc, err := tf.runtimeConfig(prefixes, stackAddrs)
 	if err != nil {
-		return usageError(fs, stderr, "-faults: %v", err)
+		return usageError(fs, stderr, "%v", err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -88,22 +78,15 @@ func runDial(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	printer := newLinePrinter(stderr)
 	defer printer.close()
 	end := newEndWatch()
-	rt, err := startRuntime(runtimeConfig{
-		tun: *tunName, mtu: *mtu, prefixes: prefixes, stackAddrs: stackAddrs,
-		msl: *msl, faults: fc, pcapPath: *pcapPath,
-		observe: func(tr tunnet.Transition) {
-			if !*quiet {
-				printer.print(formatTransition(tr))
-			}
-			end.see(tr)
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm dial: %v\n", err)
-		if errors.Is(err, os.ErrPermission) {
-			fmt.Fprintln(stderr, "tcpfsm dial: creating a TUN device needs CAP_NET_ADMIN: run as root, in a network namespace of your own")
+	rc.observe = func(tr tunnet.Transition) {
+		if !tf.quiet {
+			printer.print(formatTransition(tr))
 		}
-		return 1
+		end.see(tr)
+	}
+	rt, err := startRuntime(rc)
+	if err != nil {
+		return startFailed("dial", err, stderr)
 	}
 	defer rt.close()
 

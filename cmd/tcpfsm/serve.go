@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -51,25 +52,19 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve")
-	var addrs, listens listFlag
-	tunName := fs.String("tun", "tfsm0", "TUN device `name` to create")
-	fs.Var(&addrs, "addr", "kernel-side `CIDR` of the TUN, e.g. 10.77.0.1/24 (repeatable: one IPv4, one IPv6)")
+	tf := addTunFlags(fs)
+	var listens listFlag
 	fs.Var(&listens, "listen", "stack `IP:PORT` to serve on, e.g. 10.77.0.2:80 (repeatable)")
 	app := fs.String("app", "http", "application: echo, discard, http, or noclose (reads to EOF and never closes: the CLOSE-WAIT leak, on purpose)")
 	closeWaitWarn := fs.Duration("closewait-warn", 0, "log a connection still in CLOSE-WAIT after `D` (the application never closed); 0: off")
 	statsEvery := fs.Duration("stats", 0, "print connections per state (with the oldest age) and counters every `D` and at exit; 0: only the exit line")
-	pcapPath := fs.String("pcap", "", "write every packet that crosses the TUN to this pcap `file`")
-	msl := fs.Duration("msl", 30*time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
-	faultSpec := fs.String("faults", "", "inject faults, e.g. loss=5%,dup=2%,reorder=2%,seed=1 (see docs/runtime.md)")
-	mtu := fs.Int("mtu", 1500, "TUN MTU in bytes")
-	quiet := fs.Bool("q", false, "do not print transitions")
 	if code, ok := parse(fs, serveHelp, args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return usageError(fs, stderr, "unexpected arguments %q", fs.Args())
 	}
-	if len(addrs) == 0 || len(listens) == 0 {
+	if len(tf.addrs) == 0 || len(listens) == 0 {
 		return usageError(fs, stderr, "need -addr and -listen")
 	}
 	handler, ok := appHandler(*app)
@@ -79,35 +74,27 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if *closeWaitWarn < 0 || *statsEvery < 0 {
 		return usageError(fs, stderr, "-closewait-warn and -stats take a positive duration (or 0 for off)")
 	}
-	prefixes, stackAddrs, listenAPs, err := planAddresses(addrs, listens)
+	prefixes, stackAddrs, listenAPs, err := planAddresses(tf.addrs, listens)
 	if err != nil {
 		return usageError(fs, stderr, "%v", err)
 	}
-	fc, err := faults.Parse(*faultSpec)
+	rc, err := tf.runtimeConfig(prefixes, stackAddrs)
 	if err != nil {
-		return usageError(fs, stderr, "-faults: %v", err)
+		return usageError(fs, stderr, "%v", err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	printer := newLinePrinter(stdout)
 	defer printer.close()
-	var observe func(tunnet.Transition)
-	if !*quiet {
-		observe = func(tr tunnet.Transition) { printer.print(formatTransition(tr)) }
+	if !tf.quiet {
+		rc.observe = func(tr tunnet.Transition) { printer.print(formatTransition(tr)) }
 	}
-	rt, err := startRuntime(runtimeConfig{
-		tun: *tunName, mtu: *mtu, prefixes: prefixes, stackAddrs: stackAddrs,
-		msl: *msl, faults: fc, pcapPath: *pcapPath, observe: observe,
-		closeWaitWarn: *closeWaitWarn,
-		warn:          func(w tunnet.Warning) { printer.print(formatWarning(w)) },
-	})
+	rc.closeWaitWarn = *closeWaitWarn
+	rc.warn = func(w tunnet.Warning) { printer.print(formatWarning(w)) }
+	rt, err := startRuntime(rc)
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm serve: %v\n", err)
-		if errors.Is(err, os.ErrPermission) {
-			fmt.Fprintln(stderr, "tcpfsm serve: creating a TUN device needs CAP_NET_ADMIN: run as root, in a network namespace of your own (or try tcpfsm demo)")
-		}
-		return 1
+		return startFailed("serve", err, stderr)
 	}
 	var lns []net.Listener
 	for _, ap := range listenAPs {
@@ -120,7 +107,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		lns = append(lns, ln)
 	}
 	fmt.Fprintf(stdout, "tcpfsm serve: %s up, kernel %s, stack %v; app %s on %v; Ctrl-C stops\n",
-		*tunName, strings.Join(addrs, " "), stackAddrs, *app, listenAPs)
+		tf.tun, strings.Join(tf.addrs, " "), stackAddrs, *app, listenAPs)
 	var wg sync.WaitGroup
 	for _, ln := range lns {
 		wg.Add(1)
@@ -249,6 +236,48 @@ func acceptLoop(ln net.Listener, h func(net.Conn)) {
 func helloHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "Hello from tcpfsm: the TCP under this page is the generated RFC 9293 state machine.\n%s %s from %s\n", r.Method, r.URL.Path, r.RemoteAddr)
+}
+
+// tunFlags are the flags serve and dial share: the TUN device, the
+// kernel's addresses on it, and what the runtime records and injects.
+type tunFlags struct {
+	tun, pcap, faults string
+	addrs             listFlag
+	msl               time.Duration
+	mtu               int
+	quiet             bool
+}
+
+func addTunFlags(fs *flag.FlagSet) *tunFlags {
+	f := &tunFlags{}
+	fs.StringVar(&f.tun, "tun", "tfsm0", "TUN device `name` to create")
+	fs.Var(&f.addrs, "addr", "kernel-side `CIDR` of the TUN, e.g. 10.77.0.1/24 (repeatable: one IPv4, one IPv6)")
+	fs.StringVar(&f.pcap, "pcap", "", "write every packet that crosses the TUN to this pcap `file`")
+	fs.DurationVar(&f.msl, "msl", 30*time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
+	fs.StringVar(&f.faults, "faults", "", "inject faults, e.g. loss=5%,dup=2%,reorder=2%,seed=1 (see docs/runtime.md)")
+	fs.IntVar(&f.mtu, "mtu", 1500, "TUN MTU in bytes")
+	fs.BoolVar(&f.quiet, "q", false, "do not print transitions")
+	return f
+}
+
+// runtimeConfig is what the flags say the runtime should be, for the
+// stack's addresses; a bad -faults is an error.
+func (f *tunFlags) runtimeConfig(prefixes []netip.Prefix, stackAddrs []netip.Addr) (runtimeConfig, error) {
+	fc, err := faults.Parse(f.faults)
+	if err != nil {
+		return runtimeConfig{}, fmt.Errorf("-faults: %w", err)
+	}
+	return runtimeConfig{tun: f.tun, mtu: f.mtu, prefixes: prefixes, stackAddrs: stackAddrs, msl: f.msl, faults: fc, pcapPath: f.pcap}, nil
+}
+
+// startFailed reports that the runtime did not start, with a hint when the
+// reason is a missing privilege; it returns the exit status.
+func startFailed(cmd string, err error, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "tcpfsm %s: %v\n", cmd, err)
+	if errors.Is(err, os.ErrPermission) {
+		fmt.Fprintf(stderr, "tcpfsm %s: creating a TUN device needs CAP_NET_ADMIN: run as root, in a network namespace of your own (or try tcpfsm demo)\n", cmd)
+	}
+	return 1
 }
 
 // runtimeConfig is what serve and demo set up: a TUN with the kernel's

@@ -43,17 +43,8 @@ func TestServe(t *testing.T) {
 		return
 	}
 	pcapPath := filepath.Join(t.TempDir(), "serve.pcap")
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runServe([]string{"-tun", "tfsmserve", "-addr", "10.78.0.1/24", "-listen", "10.78.0.2:7",
-			"-app", "echo", "-msl", "100ms", "-pcap", pcapPath}, &out, &errOut)
-	}()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "Ctrl-C stops"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: stdout %q, stderr %q", out.String(), errOut.String())
-		}
-	}
+	_, stop := startServe(t, "-tun", "tfsmserve", "-addr", "10.78.0.1/24", "-listen", "10.78.0.2:7",
+		"-app", "echo", "-msl", "100ms", "-pcap", pcapPath)
 	c, err := net.Dial("tcp", "10.78.0.2:7")
 	if err != nil {
 		t.Fatal(err)
@@ -66,17 +57,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("echo: %q, %v", got, err)
 	}
 	time.Sleep(100 * time.Millisecond) // let the last transitions print
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d; stderr %q", code, errOut.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop on SIGTERM")
-	}
-	printed := out.String()
-	t.Logf("serve printed:\n%s", printed)
+	printed := stop()
 	for _, want := range []string{"LISTEN -rcv_syn-> SYN-RECEIVED  [listen_rcv_syn 3.10.7.2]", "-> CLOSED", "stopping", "packets in"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("serve's output lacks %q", want)
@@ -95,17 +76,8 @@ func TestServeCloseWaitLeak(t *testing.T) {
 	if !inFreshNetns(t) {
 		return
 	}
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runServe([]string{"-tun", "tfsmleak", "-addr", "10.85.0.1/24", "-listen", "10.85.0.2:9",
-			"-app", "noclose", "-closewait-warn", "300ms", "-stats", "200ms", "-q"}, &out, &errOut)
-	}()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "Ctrl-C stops"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: stdout %q, stderr %q", out.String(), errOut.String())
-		}
-	}
+	out, stop := startServe(t, "-tun", "tfsmleak", "-addr", "10.85.0.1/24", "-listen", "10.85.0.2:9",
+		"-app", "noclose", "-closewait-warn", "300ms", "-stats", "200ms", "-q")
 	c, err := net.Dial("tcp", "10.85.0.2:9")
 	if err != nil {
 		t.Fatal(err)
@@ -121,17 +93,7 @@ func TestServeCloseWaitLeak(t *testing.T) {
 		}
 	}
 	time.Sleep(250 * time.Millisecond) // one more stats line
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d; stderr %q", code, errOut.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop on SIGTERM")
-	}
-	printed := out.String()
-	t.Logf("serve printed:\n%s", printed)
+	printed := stop()
 	if n := strings.Count(printed, "CLOSE-WAIT: "); n != 1 {
 		t.Errorf("%d CLOSE-WAIT warnings, want 1 (once per stay)", n)
 	}
@@ -140,5 +102,35 @@ func TestServeCloseWaitLeak(t *testing.T) {
 	}
 	if !strings.Contains(printed, "RSTs sent") || !strings.Contains(printed, "drops: malformed ") {
 		t.Errorf("the stats lines lack the counters")
+	}
+}
+
+// startServe runs serve with args in the background and waits until it is
+// up; stop sends SIGTERM, waits for it to exit 0 and returns what it printed.
+func startServe(t *testing.T, args ...string) (out *syncBuffer, stop func() string) {
+	t.Helper()
+	out = &syncBuffer{}
+	var errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- runServe(args, out, &errOut) }()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "Ctrl-C stops"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: stdout %q, stderr %q", out.String(), errOut.String())
+		}
+	}
+	return out, func() string {
+		t.Helper()
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("serve exited %d; stderr %q", code, errOut.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("serve did not stop on SIGTERM")
+		}
+		printed := out.String()
+		t.Logf("serve printed:\n%s", printed)
+		return printed
 	}
 }

@@ -209,28 +209,25 @@ func appendSites(sites []site, fn string, n ast.Node) []site {
 				sites = append(sites, negate(fn, &x.Cond))
 			}
 		case *ast.BlockStmt:
-			for i, st := range x.List {
-				if !deletable(st) {
-					continue
-				}
-				list, i, st := x.List, i, st
-				sites = append(sites, site{op: "del", fn: fn, pos: st.Pos(), desc: "delete " + stmtText(st),
-					apply: func() { list[i] = &ast.EmptyStmt{Semicolon: st.Pos(), Implicit: true} },
-					undo:  func() { list[i] = st }})
-			}
+			sites = appendDeletions(sites, fn, x.List)
 		case *ast.CaseClause:
-			for i, st := range x.Body {
-				if !deletable(st) {
-					continue
-				}
-				list, i, st := x.Body, i, st
-				sites = append(sites, site{op: "del", fn: fn, pos: st.Pos(), desc: "delete " + stmtText(st),
-					apply: func() { list[i] = &ast.EmptyStmt{Semicolon: st.Pos(), Implicit: true} },
-					undo:  func() { list[i] = st }})
-			}
+			sites = appendDeletions(sites, fn, x.Body)
 		}
 		return true
 	})
+	return sites
+}
+
+// appendDeletions adds a site per deletable statement of list.
+func appendDeletions(sites []site, fn string, list []ast.Stmt) []site {
+	for i, st := range list {
+		if !deletable(st) {
+			continue
+		}
+		sites = append(sites, site{op: "del", fn: fn, pos: st.Pos(), desc: "delete " + stmtText(st),
+			apply: func() { list[i] = &ast.EmptyStmt{Semicolon: st.Pos(), Implicit: true} },
+			undo:  func() { list[i] = st }})
+	}
 	return sites
 }
 

@@ -281,8 +281,8 @@ type Counters struct {
 func (c *Conn) Counters() Counters { return c.count }
 
 // Footprint is the storage the Conn's send and receive buffers hold, in
-// bytes: at most SndBuf + RcvBuf, whatever its peers send.
-func (c *Conn) Footprint() int { return cap(c.snd.buf) + cap(c.rcv.buf) }
+// bytes: at most SndBuf and RcvBuf, whatever its peers send.
+func (c *Conn) Footprint() (snd, rcv int) { return cap(c.snd.buf), cap(c.rcv.buf) }
 
 // Outbox is the segments to send, oldest first. Their payloads alias the
 // send buffer: they stay valid until the next call into the Conn. The caller

@@ -118,10 +118,16 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		return
 	}
 
-	// Invariant 21: the buffers' storage stays within RcvBuf + SndBuf,
-	// whatever the peer sends.
-	if fp := w.conn(s).Footprint(); fp > w.cfg.RcvBuf+w.cfg.SndBuf {
-		w.fail(21, "%v's buffers hold %d bytes of storage, more than RcvBuf %d + SndBuf %d", s, fp, w.cfg.RcvBuf, w.cfg.SndBuf)
+	// Invariant 21: each buffer's storage stays within its configured
+	// size, whatever the peer sends.
+	if snd, rcv := w.conn(s).Footprint(); snd > w.cfg.SndBuf || rcv > w.cfg.RcvBuf {
+		w.fail(21, "%v's buffers hold %d and %d bytes of storage, more than SndBuf %d and RcvBuf %d", s, snd, rcv, w.cfg.SndBuf, w.cfg.RcvBuf)
+		return
+	}
+	// Invariant 26: while the peer's FIN is held out of order, no FIN
+	// elsewhere is taken (the first one stands).
+	if b := &r.Before; b.PeerFinHeld && !b.FinRcvd && a.FinRcvd && a.RcvNxt != b.PeerFinSeq+1 {
+		w.fail(26, "%v held the peer's FIN at %d but took a FIN at %d (%s)", s, b.PeerFinSeq, a.RcvNxt-1, simnet.FormatSegment(in))
 		return
 	}
 	// Invariant 21: nothing is held beyond a FIN held out of order.

@@ -25,7 +25,7 @@ const (
 	StaleACK                    // ACK below SND.UNA (an old duplicate)
 	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
 	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2)
-	AfterFIN                    // with the peer's FIN held out of order: text beyond it (k even) or a second FIN elsewhere (k odd)
+	AfterFIN                    // with the peer's FIN held out of order: text beyond it (k even) or a second FIN at RCV.NXT (k odd)
 	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
 	numHostile
 )
@@ -88,10 +88,8 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			return HostileSegment(EdgeData, v, 0)
 		}
 		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Seq: v.PeerFinSeq + 1 + k%3, Ack: x.una, Window: x.wnd, Payload: filler(1 + int(k%4))}
-		if k%2 == 1 {
-			seg.Seq = v.PeerFinSeq - 1 - k%3
-			seg.Flags |= machine.FIN
-			seg.Payload = seg.Payload[:0]
+		if k%2 == 1 { // a bare FIN in order, before the one held
+			seg.Seq, seg.Flags, seg.Payload = x.rcvNxt, machine.ACK|machine.FIN, nil
 		}
 		return seg
 	case EdgeData:

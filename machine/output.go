@@ -115,31 +115,38 @@ func (c *Conn) finFits(seq uint32) bool {
 	return SeqLEQ(seq+1, t.sndUna+max(t.sndWnd, 1))
 }
 
-// sendData sends up to n bytes from seq (fewer where the buffer wraps),
-// with the FIN when they end the data and it fits. fresh marks new data:
+// sendData sends n bytes from seq, with the FIN when they end the data and
+// it fits: one segment, or two where the buffer's storage wraps (a payload
+// aliases the buffer, so it cannot span the wrap). fresh marks new data:
 // SND.NXT advances and the segment may be timed.
 func (c *Conn) sendData(seq, n uint32, fresh bool) {
 	t := &c.t
-	p := c.snd.slice(int(seq-t.sndBufSeq), int(n))
-	k := uint32(len(p))
-	flags := ACK
-	end := seq + k
-	if end == c.dataEnd() {
-		flags |= PSH
-		if t.finQueued && (t.finSent && t.finSeq == end || !t.finSent && fresh && c.finFits(end)) {
-			flags |= FIN
+	for n > 0 {
+		p := c.snd.slice(int(seq-t.sndBufSeq), int(n))
+		k := uint32(len(p))
+		if k == 0 {
+			break // nothing queued there (not reached: callers send what is queued)
 		}
-	}
-	c.emit(seq, t.rcvNxt, flags, p)
-	if flags&FIN != 0 {
-		end++
-		t.finSent = true
-	}
-	if fresh {
-		if SeqGT(end, t.sndNxt) {
-			t.sndNxt = end
+		flags := ACK
+		end := seq + k
+		if end == c.dataEnd() {
+			flags |= PSH
+			if t.finQueued && (t.finSent && t.finSeq == end || !t.finSent && fresh && c.finFits(end)) {
+				flags |= FIN
+			}
 		}
-		c.startTiming(end)
+		c.emit(seq, t.rcvNxt, flags, p)
+		if flags&FIN != 0 {
+			end++
+			t.finSent = true
+		}
+		if fresh {
+			if SeqGT(end, t.sndNxt) {
+				t.sndNxt = end
+			}
+			c.startTiming(end)
+		}
+		seq, n = seq+k, n-k
 	}
 	c.armSent()
 }

@@ -232,6 +232,19 @@ func (w *World) checkSentWindow(r *simnet.Record, g *flowGhost) {
 			continue
 		}
 		rex := g.sentValid && machine.SeqLT(o.Seq, end)
+		// Invariant 29: sender SWS avoidance (RFC 9293 3.8.6.2.1): a new
+		// segment shorter than the MSS goes out only with the last byte
+		// queued (PSH), when it is at least half the largest window the
+		// peer offered, or when the override timer fired. Where the send
+		// buffer's storage wraps, one segment goes as two pieces: they
+		// count together.
+		mss := uint32(r.After.MSS)
+		n := uint32(len(o.Payload)) + wrapPartner(r.Out, i, mss)
+		if len(o.Payload) > 0 && !rex && n < mss && !o.Flags.Has(machine.PSH) && n < r.After.MaxSndWnd/2 && r.Kind != simnet.Tick {
+			w.fail(29, "%v sent %d new bytes, less than its MSS %d and half the peer's largest window %d, with more queued: a silly window (%s)",
+				r.Side, n, r.After.MSS, r.After.MaxSndWnd, simnet.FormatSegment(o))
+			return
+		}
 		if text := o.Seq + uint32(len(o.Payload)); len(o.Payload) > 0 && !rex {
 			edge := r.After.SndUna + g.wnd
 			if machine.SeqGT(text, edge) && !(len(o.Payload) == 1 && text == edge+1) {
@@ -244,6 +257,27 @@ func (w *World) checkSentWindow(r *simnet.Record, g *flowGhost) {
 			end = e
 		}
 	}
+}
+
+// wrapPartner is the length of a segment sent in the same call right
+// before or after out[i], contiguous with it, such that the two fit in one
+// MSS (0 if none): one segment cut in two where the send buffer's storage
+// wraps.
+func wrapPartner(out []machine.Segment, i int, mss uint32) uint32 {
+	o := &out[i]
+	n := uint32(len(o.Payload))
+	if i > 0 {
+		p := &out[i-1]
+		if k := uint32(len(p.Payload)); p.Seq+k == o.Seq && n+k <= mss {
+			return k
+		}
+	}
+	if i+1 < len(out) {
+		if k := uint32(len(out[i+1].Payload)); out[i+1].Seq == o.Seq+n && n+k <= mss {
+			return k
+		}
+	}
+	return 0
 }
 
 // recordSent remembers every segment of r that occupies sequence space,

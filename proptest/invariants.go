@@ -110,6 +110,19 @@ func (w *World) checkRecord(r *simnet.Record) {
 	if r.To == machine.StateClosed && r.From != machine.StateClosed {
 		st.discarded = uint32(r.Before.RcvQueued)
 	}
+	// Invariant 30: a user call that no rule takes fails with "connection
+	// does not exist" in CLOSED and as illegal elsewhere (RFC 9293 3.10;
+	// Abort returns no error).
+	if r.Kind == simnet.Call && r.Call != "abort" && len(r.Steps) == 1 && r.Steps[0].Rule == machine.RuleNone {
+		want := machine.ErrIllegalInState
+		if r.From == machine.StateClosed {
+			want = machine.ErrNotExist
+		}
+		if r.Err != want || r.N != 0 {
+			w.fail(30, "%v: %s in %v, which no rule takes, returned %d, %v; want 0, %v", s, r.Call, r.From, r.N, r.Err, want)
+			return
+		}
+	}
 	// Invariant 1: a new TCB starts clean, without the error of an earlier
 	// connection.
 	if r.Kind == simnet.Call && (r.Call == "listen" || r.Call == "connect") && r.Err == nil && r.ConnErr != nil {

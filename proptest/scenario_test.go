@@ -2,6 +2,7 @@ package proptest
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -332,15 +333,33 @@ func TestISNs(t *testing.T) {
 		}
 		return c.Vars().ISS
 	}
+	// Every field of the 4-tuple (and every byte of each address) feeds
+	// the ISN: tuples that differ in any one of them get distinct ISNs.
 	seen := map[uint32]machine.Tuple{}
-	for port := uint16(40000); port < 40064; port++ {
-		tu := simnet.DefaultTuple()
-		tu.LocalPort = port
-		x := iss(tu, time.Second)
-		if prev, dup := seen[x]; dup {
-			t.Errorf("4-tuples %v and %v got the same ISS %d at the same time", prev, tu, x)
+	vary := []func(tu *machine.Tuple, i int){
+		func(tu *machine.Tuple, i int) { tu.LocalPort = uint16(40000 + i) },
+		func(tu *machine.Tuple, i int) { tu.RemotePort = uint16(50000 + i) },
+		func(tu *machine.Tuple, i int) {
+			b := tu.LocalAddr.As16()
+			b[i%16] ^= byte(1 + i/16)
+			tu.LocalAddr = netip.AddrFrom16(b)
+		},
+		func(tu *machine.Tuple, i int) {
+			b := tu.RemoteAddr.As16()
+			b[i%16] ^= byte(1 + i/16)
+			tu.RemoteAddr = netip.AddrFrom16(b)
+		},
+	}
+	for f, set := range vary {
+		for i := 0; i < 48; i++ {
+			tu := simnet.DefaultTuple()
+			set(&tu, i)
+			x := iss(tu, time.Second)
+			if prev, dup := seen[x]; dup && prev != tu {
+				t.Errorf("field %d: 4-tuples %v and %v got the same ISS %d at the same time", f, prev, tu, x)
+			}
+			seen[x] = tu
 		}
-		seen[x] = tu
 	}
 	prev := iss(simnet.DefaultTuple(), 0)
 	for now := time.Duration(0); now < 10*time.Hour; now += 7*time.Minute + 13*time.Millisecond {

@@ -68,7 +68,7 @@ func (r *runner) test(m Mutant, n int) result {
 		args []string
 	}{
 		// TestNearWrapKey searches for a key, whatever the machine does.
-		{"property", []string{"test", "-count=1", "-skip", "TestMutation|TestNearWrapKey", "./proptest", "-rapid.checks=" + strconv.Itoa(r.o.checks)}},
+		{"property", []string{"test", "-count=1", "-skip", "TestMutation|TestNearWrapKey", "./proptest", "-rapid.nofailfile", "-rapid.checks=" + strconv.Itoa(r.o.checks)}},
 		{"checker", []string{"test", "-count=1", "-run", "TestPropertyExhaustive", "./proptest/check"}},
 	}
 	for _, run := range runs {

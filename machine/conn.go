@@ -433,6 +433,8 @@ type Vars struct {
 	RcvHeldRanges                               int           // disjoint out-of-order ranges held
 	PeerFinHeld                                 bool          // the peer's FIN arrived out of order and waits for the text before it
 	PeerFinSeq                                  uint32        // its sequence number, while held
+	RexmtArmed                                  bool          // the retransmission (and persist) timer runs
+	RexmtAt                                     time.Duration // and expires then
 }
 
 // Holds reports whether every byte of [start, end) has been received:
@@ -471,6 +473,7 @@ func (c *Conn) Vars() Vars {
 		ACKBudgetSpent: c.ackBudgetSpent(),
 		SRTT:           t.rto.srtt, RTTVar: t.rto.rttvar, RTTSamples: t.rto.samples, LastRTT: t.rto.last,
 		RcvHeldEnd: t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.nOOO, PeerFinHeld: t.finPending, PeerFinSeq: t.finPendSeq,
+		RexmtArmed: t.isArmed(timerRexmt), RexmtAt: t.deadline[timerRexmt],
 	}
 	if c.state != StateClosed {
 		v.RTO = t.rto.current(c.cfg)

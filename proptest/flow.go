@@ -239,8 +239,10 @@ func (w *World) checkSentWindow(r *simnet.Record, g *flowGhost) {
 		// buffer's storage wraps, one segment goes as two pieces: they
 		// count together.
 		mss := uint32(r.After.MSS)
-		n := uint32(len(o.Payload)) + wrapPartner(r.Out, i, mss)
-		if len(o.Payload) > 0 && !rex && n < mss && !o.Flags.Has(machine.PSH) && n < r.After.MaxSndWnd/2 && r.Kind != simnet.Tick {
+		k, psh := wrapPartner(r.Out, i, mss)
+		n := uint32(len(o.Payload)) + k
+		psh = psh || o.Flags.Has(machine.PSH)
+		if len(o.Payload) > 0 && !rex && n < mss && !psh && n < r.After.MaxSndWnd/2 && r.Kind != simnet.Tick {
 			w.fail(29, "%v sent %d new bytes, less than its MSS %d and half the peer's largest window %d, with more queued: a silly window (%s)",
 				r.Side, n, r.After.MSS, r.After.MaxSndWnd, simnet.FormatSegment(o))
 			return
@@ -262,22 +264,23 @@ func (w *World) checkSentWindow(r *simnet.Record, g *flowGhost) {
 // wrapPartner is the length of a segment sent in the same call right
 // before or after out[i], contiguous with it, such that the two fit in one
 // MSS (0 if none): one segment cut in two where the send buffer's storage
-// wraps.
-func wrapPartner(out []machine.Segment, i int, mss uint32) uint32 {
+// wraps. psh says whether that piece carries the PSH of the end of data.
+func wrapPartner(out []machine.Segment, i int, mss uint32) (k uint32, psh bool) {
 	o := &out[i]
 	n := uint32(len(o.Payload))
 	if i > 0 {
 		p := &out[i-1]
 		if k := uint32(len(p.Payload)); p.Seq+k == o.Seq && n+k <= mss {
-			return k
+			return k, p.Flags.Has(machine.PSH)
 		}
 	}
 	if i+1 < len(out) {
-		if k := uint32(len(out[i+1].Payload)); out[i+1].Seq == o.Seq+n && n+k <= mss {
-			return k
+		p := &out[i+1]
+		if k := uint32(len(p.Payload)); p.Seq == o.Seq+n && n+k <= mss {
+			return k, p.Flags.Has(machine.PSH)
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // recordSent remembers every segment of r that occupies sequence space,
@@ -331,6 +334,24 @@ func (w *World) checkRTO(r *simnet.Record, g *flowGhost, same bool) {
 					return
 				}
 			}
+		}
+	}
+	// RFC 6298 5.1-5.3: the retransmission timer runs while data is
+	// outstanding, restarts at now + RTO when an ACK takes new data off
+	// the queue with more outstanding, and stops once everything sent is
+	// acknowledged and nothing waits to be sent (else it is the persist
+	// timer). TIME-WAIT stops every timer but 2MSL.
+	if r.To != machine.StateTimeWait {
+		switch {
+		case a.SndUna != a.SndNxt && !a.RexmtArmed:
+			w.fail(25, "%v has %d bytes of sequence space outstanding and no retransmission timer (RFC 6298 5.1)", s, a.SndNxt-a.SndUna)
+			return
+		case r.Kind == simnet.Input && a.SndUna != b.SndUna && a.SndUna != a.SndNxt && a.RexmtAt != r.Now+a.RTO:
+			w.fail(25, "%v: an ACK of new data left the retransmission timer at %v, want now + RTO = %v (RFC 6298 5.3)", s, a.RexmtAt, r.Now+a.RTO)
+			return
+		case r.Kind == simnet.Input && a.SndUna != b.SndUna && a.SndUna == a.SndNxt && a.SndQueued == 0 && a.RexmtArmed && !(a.FinSent && !a.FinAcked):
+			w.fail(25, "%v: everything sent is acknowledged and nothing is queued, yet the retransmission timer runs (RFC 6298 5.2)", s)
+			return
 		}
 	}
 	if a.RTTSamples == b.RTTSamples {

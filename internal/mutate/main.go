@@ -22,7 +22,8 @@ const usage = `usage: go run ./internal/mutate [flags]
 Plants one bug at a time in machine/*.go (hand-written) and spec/tcp.yaml,
 runs the property suite and the checker on each mutant, and prints
 "mutants: K killed of N (P%)". Exits 1 if a mutant survives that
-internal/mutate/survivors.txt does not list, 2 on a usage error.
+internal/mutate/survivors.txt does not list (with -min: if the score is
+below it), 2 on a usage error.
 
 flags:
 `
@@ -44,6 +45,8 @@ type options struct {
 	list      bool
 	planted   bool
 	verbose   bool
+	min       float64 // fail below this score (percent); 0: fail on unlisted survivors instead
+
 	survivors string
 }
 
@@ -67,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.planted, "planted", false, "run the hand-written planted bugs (planted.go) instead: each must be caught by its invariant")
 	fs.BoolVar(&o.verbose, "v", false, "print every mutant's result (default: killed ones are counted, not printed)")
 	fs.StringVar(&o.survivors, "survivors", "", "`file` of known survivors (default "+survivorsFile+")")
+	fs.Float64Var(&o.min, "min", 0, "exit 1 if fewer than `P` percent of the mutants tested are killed, and only print survivors missing from the survivors file (for a small random sample, where a mutant killed by luck in the full run may survive)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -192,11 +196,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 	wg.Wait()
-	return report(stdout, all, results, known, time.Since(start))
+	return report(stdout, all, results, known, time.Since(start), o.min)
 }
 
 // report prints the summary and returns the exit code.
-func report(w io.Writer, all []Mutant, results []result, known map[string]string, took time.Duration) int {
+func report(w io.Writer, all []Mutant, results []result, known map[string]string, took time.Duration, minScore float64) int {
 	var killed, valid, invalid int
 	byHow := map[string]int{}
 	var unlisted []string
@@ -233,6 +237,13 @@ func report(w io.Writer, all []Mutant, results []result, known map[string]string
 	fmt.Fprintf(w, "mutate: machine/*.go %d killed of %d (%.1f%%), %s %d killed of %d (%.1f%%)\n",
 		goKilled, goValid, percent(goKilled, goValid), specFile, killed-goKilled, valid-goValid, percent(killed-goKilled, valid-goValid))
 	fmt.Fprintf(w, "mutants: %d killed of %d (%.1f%%)\n", killed, valid, percent(killed, valid))
+	if minScore > 0 {
+		if percent(killed, valid) < minScore {
+			fmt.Fprintf(w, "mutate: the score is below -min %.0f%%: a property went blind\n", minScore)
+			return 1
+		}
+		return 0
+	}
 	if len(unlisted) > 0 {
 		return 1
 	}

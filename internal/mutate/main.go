@@ -36,16 +36,16 @@ const (
 )
 
 type options struct {
-	sample    int
-	seed      uint64
-	jobs      int
-	checks    int
-	timeout   time.Duration
-	run       *regexp.Regexp
-	list      bool
-	planted   bool
-	verbose   bool
-	min       float64 // fail below this score (percent); 0: fail on unlisted survivors instead
+	sample  int
+	seed    uint64
+	jobs    int
+	checks  int
+	timeout time.Duration
+	run     *regexp.Regexp
+	list    bool
+	planted bool
+	verbose bool
+	min     float64 // fail below this score (percent); 0: fail on unlisted survivors instead
 
 	survivors string
 }

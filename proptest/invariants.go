@@ -123,6 +123,25 @@ func (w *World) checkRecord(r *simnet.Record) {
 			return
 		}
 	}
+	// Invariant 30: a connection that ends by a reset, a refusal or a
+	// timeout tells its application so (RFC 9293 3.10.7, 3.10.8).
+	for i := range r.Steps {
+		var want error
+		switch r.Steps[i].Rule {
+		case machine.RuleSynSentRcvRst, machine.RuleSynRcvdRcvRstActive:
+			want = machine.ErrRefused
+		case machine.RuleSyncRcvRst, machine.RuleSyncAbort:
+			want = machine.ErrReset
+		case machine.RuleAnyUserTimeout:
+			want = machine.ErrTimeout
+		default:
+			continue
+		}
+		if r.ConnErr != want && r.To == machine.StateClosed {
+			w.fail(30, "%v ended by [%v] but tells its application %v, want %v", s, r.Steps[i].Rule, r.ConnErr, want)
+			return
+		}
+	}
 	// Invariant 1: a new TCB starts clean, without the error of an earlier
 	// connection.
 	if r.Kind == simnet.Call && (r.Call == "listen" || r.Call == "connect") && r.Err == nil && r.ConnErr != nil {

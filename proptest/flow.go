@@ -27,6 +27,11 @@ type flowGhost struct {
 	wl1, wl2 uint32 // SND.WL1, SND.WL2 as RFC 9293 3.10.7.4 keeps them
 	wnd      uint32 // SND.WND as the segments set it (not clamped)
 
+	// Text the receiver was seen to hold beyond RCV.NXT (invariant 26):
+	// it must stay held until RCV.NXT passes it.
+	held  [maxHeldRanges]seqSpan
+	nHeld int
+
 	sentValid bool
 	sentEnd   uint32 // the highest sequence number sent (end of the furthest segment)
 	// Segments sent and not yet acknowledged, oldest first, for Karn's
@@ -35,6 +40,9 @@ type flowGhost struct {
 	nSent    int
 	overflow bool // an emission was forgotten: Karn's check is off for this TCB
 }
+
+// seqSpan is the sequence space [start, end).
+type seqSpan struct{ start, end uint32 }
 
 // maxEmissions bounds the segments the ghost remembers per side.
 const maxEmissions = 48
@@ -77,6 +85,11 @@ func (g *flowGhost) appendKey(b []byte) []byte {
 	for _, v := range [...]uint32{g.advEdge, g.wl1, g.wl2, g.wnd, g.sentEnd} {
 		b = binary.BigEndian.AppendUint32(b, v)
 	}
+	b = append(b, byte(g.nHeld))
+	for _, h := range g.held[:g.nHeld] {
+		b = binary.BigEndian.AppendUint32(b, h.start)
+		b = binary.BigEndian.AppendUint32(b, h.end)
+	}
 	return b
 }
 
@@ -94,6 +107,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		w.checkAcceptability(r)
 		w.checkWindowUpdate(r, g)
 		w.checkHeld(r)
+		if w.err == nil {
+			w.checkStillHeld(r, g)
+		}
 		// Invariant 21: nothing is taken beyond the right edge advertised.
 		if w.err == nil && edgeValid && isSync(r.To) &&
 			(machine.SeqGT(a.RcvNxt, edgeBefore) || machine.SeqGT(a.RcvHeldEnd, edgeBefore)) {
@@ -489,7 +505,43 @@ func (w *World) checkHeld(r *simnet.Record) {
 	if !c.Holds(start, end) {
 		w.fail(26, "%v dropped text [%d, %d) that lay in its window (RCV.NXT %d, RCV.WND %d, %d ranges held): %s",
 			r.Side, start, end, b.RcvNxt, b.RcvWnd, b.RcvHeldRanges, simnet.FormatSegment(in))
+		return
 	}
+	if g := &w.side[r.Side].flow; machine.SeqGT(end, a.RcvNxt) && g.nHeld < maxHeldRanges {
+		g.held[g.nHeld] = seqSpan{max32seq(start, a.RcvNxt), end}
+		g.nHeld++
+	}
+}
+
+// max32seq is the later of two sequence numbers.
+func max32seq(a, b uint32) uint32 {
+	if machine.SeqGT(a, b) {
+		return a
+	}
+	return b
+}
+
+// checkStillHeld is invariant 26's memory: text once held beyond RCV.NXT
+// stays held (or becomes in order) while the connection lasts.
+func (w *World) checkStillHeld(r *simnet.Record, g *flowGhost) {
+	c := w.conn(r.Side)
+	if !isSync(c.State()) || c.Vars().IRS != r.After.IRS {
+		g.nHeld = 0
+		return
+	}
+	k := 0
+	for _, h := range g.held[:g.nHeld] {
+		if !c.Holds(h.start, h.end) {
+			w.fail(26, "%v held text [%d, %d) beyond RCV.NXT before, and has lost it now (RCV.NXT %d, %d ranges held)",
+				r.Side, h.start, h.end, r.After.RcvNxt, r.After.RcvHeldRanges)
+			return
+		}
+		if machine.SeqGT(h.end, r.After.RcvNxt) {
+			g.held[k] = h
+			k++
+		}
+	}
+	g.nHeld = k
 }
 
 // checkAckRange is invariant 27 (RFC 5961 5.2): in ESTABLISHED .. LAST-ACK

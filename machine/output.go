@@ -28,7 +28,7 @@ func (c *Conn) emit(seq, ack uint32, flags Flags, payload []byte) {
 // emitSyn sends our SYN (or SYN+ACK) with the MSS option.
 func (c *Conn) emitSyn(ack bool) {
 	t := &c.t
-	wnd := min(c.rcvFree(), MaxWindow) // a SYN's window is never scaled (RFC 7323 2.2)
+	wnd := c.rcvFreeWindow() // a SYN's window is never scaled (RFC 7323 2.2)
 	if ack {
 		// A SYN+ACK (or its retransmission) advertises the window like any
 		// ACK, so its right edge obeys receiver SWS avoidance too.

@@ -13,6 +13,9 @@ import "io"
 // rcvFree is the receive buffer's free space.
 func (c *Conn) rcvFree() uint32 { return uint32(max(c.cfg.rcvBuf()-c.rcv.n, 0)) }
 
+// rcvFreeWindow is the free space as a window field can carry it.
+func (c *Conn) rcvFreeWindow() uint32 { return min(c.rcvFree(), MaxWindow) }
+
 // MaxWindow is the largest window the 16-bit window field carries. The
 // machine does not negotiate window scaling (RFC 7323), so it never
 // advertises more, whatever RcvBuf is.
@@ -25,7 +28,7 @@ const MaxWindow = 65535
 // test and trimming use.
 func (c *Conn) rcvWindow() uint32 {
 	t := &c.t
-	free := min(c.rcvFree(), MaxWindow)
+	free := c.rcvFreeWindow()
 	var old uint32 // what is left of the window last advertised
 	if SeqGT(t.rcvAdv, t.rcvNxt) {
 		old = t.rcvAdv - t.rcvNxt

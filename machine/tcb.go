@@ -160,7 +160,7 @@ func (c *Conn) AcceptSyn() {
 	c.learnMSS(s.MSS)
 	t.sndWnd, t.sndWl1 = s.Window, s.Seq
 	t.maxSndWnd = max(t.maxSndWnd, s.Window)
-	t.rcvAdv = t.rcvNxt + min(c.rcvFree(), MaxWindow)
+	t.rcvAdv = t.rcvNxt + c.rcvFreeWindow()
 }
 
 // SendSynack is action send_synack: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
@@ -194,7 +194,7 @@ func (c *Conn) CompleteOpen() {
 	c.ackNew(s.Ack)
 	t.sndWnd, t.sndWl1, t.sndWl2 = s.Window, s.Seq, s.Ack
 	t.maxSndWnd = max(t.maxSndWnd, s.Window)
-	t.rcvAdv = t.rcvNxt + min(c.rcvFree(), MaxWindow)
+	t.rcvAdv = t.rcvNxt + c.rcvFreeWindow()
 	if t.synRexmitted {
 		t.rto.synTimedOut(c.cfg)
 	}

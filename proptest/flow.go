@@ -106,9 +106,13 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		w.checkAckRange(r)
 		w.checkAcceptability(r)
 		w.checkWindowUpdate(r, g)
-		w.checkHeld(r)
+		// Whether the connection this record judged is still the one
+		// open now (later records of the move may have ended it).
+		c := w.conn(s)
+		live := isSync(c.State()) && c.Vars().IRS == a.IRS
+		w.checkHeld(r, live)
 		if w.err == nil {
-			w.checkStillHeld(r, g)
+			w.checkStillHeld(r, g, live)
 		}
 		// Invariant 21: nothing is taken beyond the right edge advertised.
 		if w.err == nil && edgeValid && isSync(r.To) &&
@@ -472,7 +476,7 @@ func (w *World) checkWindowUpdate(r *simnet.Record, g *flowGhost) {
 // checkHeld is invariant 26 (its receiver half): text the peer sent that
 // falls in the receive window is kept, in order or held out of order, as
 // long as fewer than maxHeldRanges ranges are in use.
-func (w *World) checkHeld(r *simnet.Record) {
+func (w *World) checkHeld(r *simnet.Record, live bool) {
 	if w.err != nil || r.Injected || len(r.In.Payload) == 0 {
 		return
 	}
@@ -498,10 +502,10 @@ func (w *World) checkHeld(r *simnet.Record) {
 	if !machine.SeqLT(start, end) {
 		return
 	}
-	c := w.conn(r.Side)
-	if !isSync(c.State()) || c.Vars().IRS != a.IRS {
+	if !live {
 		return // the connection ended since
 	}
+	c := w.conn(r.Side)
 	if !c.Holds(start, end) {
 		w.fail(26, "%v dropped text [%d, %d) that lay in its window (RCV.NXT %d, RCV.WND %d, %d ranges held): %s",
 			r.Side, start, end, b.RcvNxt, b.RcvWnd, b.RcvHeldRanges, simnet.FormatSegment(in))
@@ -523,12 +527,12 @@ func max32seq(a, b uint32) uint32 {
 
 // checkStillHeld is invariant 26's memory: text once held beyond RCV.NXT
 // stays held (or becomes in order) while the connection lasts.
-func (w *World) checkStillHeld(r *simnet.Record, g *flowGhost) {
-	c := w.conn(r.Side)
-	if !isSync(c.State()) || c.Vars().IRS != r.After.IRS {
+func (w *World) checkStillHeld(r *simnet.Record, g *flowGhost, live bool) {
+	if !live {
 		g.nHeld = 0
 		return
 	}
+	c := w.conn(r.Side)
 	k := 0
 	for _, h := range g.held[:g.nHeld] {
 		if !c.Holds(h.start, h.end) {

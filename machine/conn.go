@@ -462,6 +462,13 @@ func (c *Conn) Holds(start, end uint32) bool {
 	return false
 }
 
+// HeldRange returns the i-th range [start, end) of out-of-order text held
+// beyond RCV.NXT, in sequence order, for 0 <= i < Vars().RcvHeldRanges.
+func (c *Conn) HeldRange(i int) (start, end uint32) {
+	r := c.t.ooo[i]
+	return r.start, r.end
+}
+
 // Vars returns the connection's variables. In CLOSED they are all zero.
 func (c *Conn) Vars() Vars {
 	t := &c.t

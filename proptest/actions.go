@@ -91,7 +91,9 @@ func actRead(w *World, c Chooser) bool {
 	if !ok {
 		return false
 	}
-	w.Read(s, 1+c.Intn("max", max(24, w.cfg.RcvBuf/4)))
+	// Now and then an empty buffer: RECEIVE must return 0 bytes and no
+	// end of data (invariant 32).
+	w.Read(s, c.Intn("max", max(24, w.cfg.RcvBuf/4)+1))
 	return true
 }
 

@@ -105,6 +105,7 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if r.Kind == simnet.Input && same {
 		w.checkAckRange(r)
 		w.checkAcceptability(r)
+		w.checkPromptACK(r)
 		w.checkWindowUpdate(r, g)
 		// Whether the connection this record judged is still the one
 		// open now (later records of the move may have ended it).
@@ -146,6 +147,10 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	}
 	// Invariant 26: while the peer's FIN is held out of order, no FIN
 	// elsewhere is taken (the first one stands).
+	if b := &r.Before; same && b.PeerFinHeld && a.PeerFinHeld && a.PeerFinSeq != b.PeerFinSeq {
+		w.fail(26, "%v held the peer's FIN at %d, and now at %d (%s): the first FIN stands", s, b.PeerFinSeq, a.PeerFinSeq, simnet.FormatSegment(in))
+		return
+	}
 	if b := &r.Before; b.PeerFinHeld && !b.FinRcvd && a.FinRcvd && a.RcvNxt != b.PeerFinSeq+1 {
 		w.fail(26, "%v held the peer's FIN at %d but took a FIN at %d (%s)", s, b.PeerFinSeq, a.RcvNxt-1, simnet.FormatSegment(in))
 		return
@@ -176,6 +181,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		return
 	}
 	g.recordSent(r)
+	if w.checkReceive(r, g); w.err != nil {
+		return
+	}
 	w.checkAdvertised(r, g)
 	if same && hasSendSeq(r.To) {
 		// Forget what the peer has acknowledged.
@@ -477,7 +485,7 @@ func (w *World) checkWindowUpdate(r *simnet.Record, g *flowGhost) {
 // falls in the receive window is kept, in order or held out of order, as
 // long as fewer than maxHeldRanges ranges are in use.
 func (w *World) checkHeld(r *simnet.Record, live bool) {
-	if w.err != nil || r.Injected || len(r.In.Payload) == 0 {
+	if w.err != nil || len(r.In.Payload) == 0 {
 		return
 	}
 	switch r.From {
@@ -501,6 +509,9 @@ func (w *World) checkHeld(r *simnet.Record, live bool) {
 	}
 	if !machine.SeqLT(start, end) {
 		return
+	}
+	if r.Injected && !w.isPeerText(r.Side, b, in, start, end) {
+		return // a forgery, which the receiver need not keep
 	}
 	if !live {
 		return // the connection ended since

@@ -27,10 +27,11 @@ const (
 	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2)
 	AfterFIN                    // with the peer's FIN held out of order: text beyond it (k even) or a second FIN at RCV.NXT (k odd)
 	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
+	Reassemble                  // the peer's own text shaped around the ranges held out of order (see reassemblySegment)
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -108,7 +109,7 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			seg.Seq, n = x.rcvNxt+x.rcvWnd-1, 3
 		case 5: // from RCV.NXT to the right edge or past it, with a FIN
 			// at or beyond it: the text is trimmed and the FIN not taken
-			seg.Seq, n = x.rcvNxt, x.rcvWnd+k%3
+			seg.Seq, n = x.rcvNxt, x.rcvWnd+(k/6)%3
 			seg.Flags |= machine.FIN
 		}
 		seg.Payload = filler(int(n))
@@ -160,6 +161,12 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 	c := w.conn(to)
 	v := c.Vars()
 	seg := HostileSegment(h, &v, k)
+	if h == Reassemble {
+		seg = reassemblySegment(c, &v, k)
+		if !w.peerText(to, &v, &seg) {
+			seg = HostileSegment(EdgeData, &v, 0)
+		}
+	}
 	if h == EdgeData && k%6 != 0 && k%6 != 2 && !w.peerText(to, &v, &seg) {
 		// The peer has not written the bytes this segment would carry, so
 		// a segment (partly) inside the window cannot be made of them:

@@ -568,6 +568,9 @@ func (w *World) checkState() {
 		if !isSync(state) || st.streams == 0 {
 			continue
 		}
+		if w.checkHeldForm(s, c); w.err != nil {
+			return
+		}
 		// Invariants 4 and 17: RCV.NXT - IRS - 1 counts exactly the bytes
 		// delivered in order (read or queued) plus the peer's FIN: the
 		// first data byte is IRS+1 and none is skipped or counted twice.

@@ -219,6 +219,9 @@ func (n *Net) Connect(s Side) error {
 // Write is SEND on side s.
 func (n *Net) Write(s Side, p []byte) (int, error) {
 	r := n.begin(s, Call, "write")
+	if r != nil {
+		r.Asked = len(p)
+	}
 	k, err := n.conn[s].Write(n.now, p)
 	n.end(s, r, k, err)
 	return k, err
@@ -227,6 +230,9 @@ func (n *Net) Write(s Side, p []byte) (int, error) {
 // Read is RECEIVE on side s.
 func (n *Net) Read(s Side, p []byte) (int, error) {
 	r := n.begin(s, Call, "read")
+	if r != nil {
+		r.Asked = len(p)
+	}
 	k, err := n.conn[s].Read(n.now, p)
 	n.end(s, r, k, err)
 	return k, err

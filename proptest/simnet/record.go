@@ -51,6 +51,7 @@ type Record struct {
 	After    machine.Vars    // and after
 	Steps    []Transition    // every transition taken, in order
 	Out      []machine.Segment
+	Asked    int   // for Call write and read: the buffer's length
 	N        int   // for Call: bytes written or read
 	Err      error // for Call: the error returned
 	// Deadline is the Conn's next timer after the call.

@@ -1,0 +1,219 @@
+package proptest
+
+import (
+	"errors"
+	"io"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
+
+// This file judges the receiver's side of a connection that invariants 17,
+// 21, 22 and 26 leave open: the form of what reassembly holds (31) and what
+// RECEIVE hands the application and tells the peer (32).
+
+// checkHeldForm is invariant 31: the out-of-order text a receiver holds is
+// kept in canonical form: at most maxHeldRanges ranges, each non-empty,
+// beyond RCV.NXT, in sequence order, separated by gaps (ranges that
+// overlap or touch are merged), the last one ending at the held extent,
+// and nothing held beyond the buffer's room past the readable bytes.
+func (w *World) checkHeldForm(s simnet.Side, c *machine.Conn) {
+	v := c.Vars()
+	n := v.RcvHeldRanges
+	if n == 0 {
+		if v.RcvHeldEnd != v.RcvNxt {
+			w.fail(31, "%v holds no range but reports held text up to %d (RCV.NXT %d)", s, v.RcvHeldEnd, v.RcvNxt)
+		}
+		return
+	}
+	if n > maxHeldRanges {
+		w.fail(31, "%v holds %d out-of-order ranges; at most %d", s, n, maxHeldRanges)
+		return
+	}
+	prev := v.RcvNxt
+	for i := range n {
+		start, end := c.HeldRange(i)
+		if !machine.SeqGT(start, prev) || !machine.SeqLT(start, end) {
+			w.fail(31, "%v's held range %d is [%d, %d) after %d (RCV.NXT %d, %d ranges): ranges must be non-empty, ordered, beyond RCV.NXT and apart",
+				s, i, start, end, prev, v.RcvNxt, n)
+			return
+		}
+		prev = end
+	}
+	if prev != v.RcvHeldEnd {
+		w.fail(31, "%v's last held range ends at %d, but it reports held text up to %d", s, prev, v.RcvHeldEnd)
+		return
+	}
+	if room := uint32(max(w.cfg.RcvBuf-v.RcvQueued, 0)); prev-v.RcvNxt > room {
+		w.fail(31, "%v holds text up to %d, %d bytes past RCV.NXT %d, with room for %d", s, prev, prev-v.RcvNxt, v.RcvNxt, room)
+	}
+}
+
+// reassemblySegment builds a Reassemble segment for a Conn with variables
+// v: text (to be filled with the peer's own bytes) placed where the
+// reassembly code has the most to do. With ranges held, k%5 selects
+// filling the gap before range i, bridging ranges i and i+1 (the merge of
+// several ranges into one), touching range i's right or left end, or a new
+// small hole; with none held, a small piece a little past RCV.NXT (which
+// opens a range). Range i is (k/5) modulo the ranges held.
+func reassemblySegment(c *machine.Conn, v *machine.Vars, k uint32) machine.Segment {
+	x := varsOf(v)
+	seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wnd}
+	start, end := x.rcvNxt+2+k%7, x.rcvNxt+3+k%7+k%3 // a small piece past RCV.NXT
+	if n := v.RcvHeldRanges; n > 0 && k%5 != 4 {
+		i := int(k/5) % n
+		s, e := c.HeldRange(i)
+		prevEnd := x.rcvNxt
+		if i > 0 {
+			_, prevEnd = c.HeldRange(i - 1)
+		}
+		switch k % 5 {
+		case 0: // fill the gap before range i, leaving one byte when it starts at RCV.NXT
+			start, end = prevEnd, s
+			if i == 0 && machine.SeqLT(start+1, end) {
+				start++
+			}
+		case 1: // bridge ranges i and i+1 (or cover range i and a byte either side)
+			start, end = s, e+1
+			if i+1 < n {
+				_, end = c.HeldRange(i + 1)
+			} else if machine.SeqGT(s-1, x.rcvNxt) {
+				start = s - 1
+			}
+		case 2: // touch range i's right end
+			start, end = e, e+1+k%3
+		case 3: // touch range i's left end
+			start, end = s-1-k%2, s
+			if !machine.SeqGT(start, x.rcvNxt) {
+				start = s - 1
+			}
+		}
+	}
+	seg.Seq = start
+	if machine.SeqLT(start, end) {
+		seg.Payload = make([]byte, end-start)
+	}
+	return seg
+}
+
+// isPeerText reports whether the text of segment in at sequence numbers
+// [start, end) is what the peer of side s wrote there on the connection
+// whose variables (before the segment) are v: an injected segment made of
+// the peer's own text is judged like one the peer sent.
+func (w *World) isPeerText(s simnet.Side, v *machine.Vars, in *machine.Segment, start, end uint32) bool {
+	peer := &w.side[s.Peer()]
+	stream := peer.streams - 1
+	if stream < 0 || w.conn(s.Peer()).Vars().ISS != v.IRS {
+		return false
+	}
+	off := start - (v.IRS + 1)
+	if int32(off) < 0 || uint64(off)+uint64(end-start) > uint64(peer.written[stream]) {
+		return false
+	}
+	for i := range end - start {
+		if in.Payload[start-in.Seq+i] != streamByte(s.Peer(), stream, off+i) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkReceive is invariant 32: RECEIVE hands the application
+// min(len(buffer), readable) bytes; it reports end of data (io.EOF) exactly
+// when it was asked for bytes, none is readable and the peer's FIN has been
+// taken; and when reading moves the right edge of the window it would
+// advertise, the call itself sends the window update (RFC 9293 3.8.6.2.2).
+func (w *World) checkReceive(r *simnet.Record, g *flowGhost) {
+	if r.Kind != simnet.Call || r.Call != "read" || len(r.Steps) != 1 || r.Steps[0].Rule != machine.RuleAnyReceive {
+		return
+	}
+	b, a := &r.Before, &r.After
+	if want := min(r.Asked, b.RcvQueued); r.N != want {
+		w.fail(32, "%v in %v: RECEIVE of %d bytes with %d readable returned %d, want %d", r.Side, r.From, r.Asked, b.RcvQueued, r.N, want)
+		return
+	}
+	wantEOF := r.Asked > 0 && b.RcvQueued == 0 && b.FinRcvd
+	if gotEOF := errors.Is(r.Err, io.EOF); gotEOF != wantEOF || (!gotEOF && r.Err != nil) {
+		w.fail(32, "%v in %v: RECEIVE of %d bytes with %d readable (peer's FIN taken: %v) returned error %v; want EOF: %v",
+			r.Side, r.From, r.Asked, b.RcvQueued, b.FinRcvd, r.Err, wantEOF)
+		return
+	}
+	if b.FinRcvd && len(r.Out) > 0 {
+		w.fail(32, "%v in %v read after the peer's FIN, when no text can come, and sent %v", r.Side, r.From, formatSegs(r.Out))
+		return
+	}
+	switch r.To {
+	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
+	default:
+		return // no more text can come: no window to update
+	}
+	if !g.advValid {
+		return
+	}
+	moved := a.RcvNxt+a.RcvWnd != g.advEdge
+	if moved && r.N > 0 && len(r.Out) == 0 {
+		w.fail(32, "%v in %v read %d bytes, which moves the window's right edge from %d to %d, but sent no window update",
+			r.Side, r.To, r.N, g.advEdge, a.RcvNxt+a.RcvWnd)
+		return
+	}
+	if !moved && len(r.Out) > 0 {
+		w.fail(32, "%v in %v read %d bytes, which leaves the window's right edge at %d, but sent %v",
+			r.Side, r.To, r.N, g.advEdge, formatSegs(r.Out))
+	}
+}
+
+// checkPromptACK is invariant 33: in ESTABLISHED, FIN-WAIT-1 and
+// FIN-WAIT-2, text or a FIN that arrives out of order (beyond RCV.NXT), or
+// text a zero window refuses, is acknowledged at once (RFC 5681 4.2: an
+// immediate duplicate ACK; RFC 9293 3.8.6.2.1: the zero-window ACK), as
+// long as the segment's ACK is in range (invariant 27). And a FIN so
+// received inside the window is held: taken as soon as the text before it
+// is, at the sequence number it arrived with.
+func (w *World) checkPromptACK(r *simnet.Record) {
+	in := &r.In
+	if r.Kind != simnet.Input || len(r.Steps) == 0 || r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable ||
+		in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) || !in.Flags.Has(machine.ACK) {
+		return
+	}
+	switch r.From {
+	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
+	default:
+		return
+	}
+	b, a := &r.Before, &r.After
+	if !machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) || b.FinRcvd {
+		return
+	}
+	fin := in.Flags.Has(machine.FIN)
+	if len(in.Payload) == 0 && !fin {
+		return
+	}
+	if b.PeerFinHeld && machine.SeqGT(in.Seq, b.PeerFinSeq) {
+		return // beyond the peer's FIN: nothing to take (invariant 26)
+	}
+	ooo := machine.SeqGT(in.Seq, b.RcvNxt)
+	refused := b.RcvWnd == 0 && len(in.Payload) > 0
+	if (ooo || refused) && !hasAnyAck(r.Out) {
+		w.fail(33, "%v in %v got %s (RCV.NXT %d, RCV.WND %d): out of order or refused, it must be ACKed at once; sent %v",
+			r.Side, r.From, simnet.FormatSegment(in), b.RcvNxt, b.RcvWnd, formatSegs(r.Out))
+		return
+	}
+	finSeq := in.Seq + uint32(len(in.Payload))
+	if !fin || b.PeerFinHeld || !machine.SeqLEQ(b.RcvNxt, finSeq) || !machine.SeqLT(finSeq, b.RcvNxt+b.RcvWnd) || !isSync(r.To) {
+		return
+	}
+	if !a.FinRcvd && (!a.PeerFinHeld || a.PeerFinSeq != finSeq) {
+		w.fail(33, "%v in %v got a FIN at %d inside its window (RCV.NXT %d, RCV.WND %d) and neither took nor held it (%s)",
+			r.Side, r.From, finSeq, b.RcvNxt, b.RcvWnd, simnet.FormatSegment(in))
+	}
+}
+
+// hasAnyAck reports whether out holds a segment with the ACK bit.
+func hasAnyAck(out []machine.Segment) bool {
+	for i := range out {
+		if out[i].Flags.Has(machine.ACK) {
+			return true
+		}
+	}
+	return false
+}

@@ -39,6 +39,9 @@ type flowGhost struct {
 	sent     [maxEmissions]emission
 	nSent    int
 	overflow bool // an emission was forgotten: Karn's check is off for this TCB
+
+	measuring bool // an RTT measurement runs (invariant 34)
+	synRexmit bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
 }
 
 // seqSpan is the sequence space [start, end).
@@ -52,6 +55,7 @@ type emission struct {
 	start, end uint32
 	at         time.Duration
 	rexmit     bool // it repeated sequence space already sent
+	timed      bool // sent once while no RTT measurement ran: its ACK must give a sample (invariant 34)
 }
 
 func (g *flowGhost) reset() { *g = flowGhost{} }
@@ -178,6 +182,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	}
 	w.checkRTO(r, g, same)
 	if w.err != nil {
+		return
+	}
+	if w.checkSampled(r, g, same); w.err != nil {
 		return
 	}
 	g.recordSent(r)
@@ -330,8 +337,33 @@ func (g *flowGhost) recordSent(r *simnet.Record) {
 			g.nSent--
 			g.overflow = true
 		}
-		g.sent[g.nSent] = emission{start: o.Seq, end: end, at: r.Now, rexmit: rex}
+		e := emission{start: o.Seq, end: end, at: r.Now, rexmit: rex}
+		switch {
+		case rex: // Karn: a retransmission ends the measurement
+			g.stopMeasuring()
+		case !g.measuring:
+			e.timed, g.measuring = true, true
+		}
+		g.sent[g.nSent] = e
 		g.nSent++
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Rule == machine.RuleAnyRexmt {
+			// A timeout ends the measurement, even when what it sends
+			// (a window probe) is new.
+			g.stopMeasuring()
+			for i := range r.Out {
+				g.synRexmit = g.synRexmit || r.Out[i].Flags.Has(machine.SYN)
+			}
+		}
+	}
+}
+
+// stopMeasuring records that no RTT measurement runs.
+func (g *flowGhost) stopMeasuring() {
+	g.measuring = false
+	for i := range g.sent[:g.nSent] {
+		g.sent[i].timed = false
 	}
 }
 

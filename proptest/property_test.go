@@ -36,6 +36,10 @@ func drawWorld(t *rapid.T, base Options) *World {
 	if cfg.SndBuf == 0 {
 		cfg.SndBuf = rapid.SampledFrom([]int{32, 32, 16, 80}).Draw(t, "sndbuf")
 	}
+	// One run in eight lets the RTO reach past RFC 6298 5.7's 3 s.
+	if cfg.MaxRTO == 0 && rapid.IntRange(0, 7).Draw(t, "slow") == 0 {
+		cfg.MaxRTO = 5 * time.Second
+	}
 	var start time.Duration
 	if rapid.IntRange(0, 3).Draw(t, "near_wrap") > 0 {
 		cfg.ISNKey = NearWrapKey()

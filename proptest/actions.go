@@ -86,7 +86,9 @@ func actWrite(w *World, c Chooser) bool {
 
 func actRead(w *World, c Chooser) bool {
 	s, ok := pick(c, func(s simnet.Side) bool {
-		return w.conn(s).Readable() > 0 || (w.conn(s).PeerClosed() && !w.side[s].eof)
+		// RECEIVE in LISTEN, which no rule takes, must be refused
+		// (invariant 30).
+		return w.conn(s).Readable() > 0 || (w.conn(s).PeerClosed() && !w.side[s].eof) || w.State(s) == machine.StateListen
 	})
 	if !ok {
 		return false

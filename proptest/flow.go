@@ -40,6 +40,8 @@ type flowGhost struct {
 	nSent    int
 	overflow bool // an emission was forgotten: Karn's check is off for this TCB
 
+	rec recoveryGhost // invariant 35
+
 	measuring bool // an RTT measurement runs (invariant 34)
 	synRexmit bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
 }
@@ -187,6 +189,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkSampled(r, g, same); w.err != nil {
 		return
 	}
+	if w.checkRecovery(r, &g.rec, same); w.err != nil {
+		return
+	}
 	g.recordSent(r)
 	if w.checkReceive(r, g); w.err != nil {
 		return
@@ -280,6 +285,15 @@ func (w *World) checkSentWindow(r *simnet.Record, g *flowGhost) {
 		if len(o.Payload) > 0 && !rex && n < mss && !psh && n < r.After.MaxSndWnd/2 && r.Kind != simnet.Tick {
 			w.fail(29, "%v sent %d new bytes, less than its MSS %d and half the peer's largest window %d, with more queued: a silly window (%s)",
 				r.Side, n, r.After.MSS, r.After.MaxSndWnd, simnet.FormatSegment(o))
+			return
+		}
+		// Invariant 29, the FIN: new text that ends where a FIN sent in
+		// the same call sits carries it (no bare FIN follows the last
+		// text), and so does every retransmission of it once the FIN has
+		// gone.
+		if a := &r.After; len(o.Payload) > 0 && a.FinSent && (!rex || r.Before.FinSent) &&
+			o.Seq+uint32(len(o.Payload)) == a.FinSeq && !o.Flags.Has(machine.FIN) {
+			w.fail(29, "%v sent text ending at its FIN's sequence number %d without the FIN (%s)", r.Side, a.FinSeq, simnet.FormatSegment(o))
 			return
 		}
 		if text := o.Seq + uint32(len(o.Payload)); len(o.Payload) > 0 && !rex {

@@ -1,0 +1,152 @@
+package proptest
+
+import (
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
+
+// This file judges loss recovery (invariant 35): when the sender repeats
+// sequence space, and how much. The ghost counts duplicate ACKs by RFC
+// 5681's definition and keeps RFC 6582's recovery point from the segments
+// alone.
+
+// recoveryGhost is one side's loss-recovery ghost.
+type recoveryGhost struct {
+	dups       int    // consecutive duplicate ACKs (RFC 5681 2)
+	inRecovery bool   // after a fast retransmit or a timeout, until SND.UNA reaches recover
+	recover    uint32 // SND.NXT when recovery began (RFC 6582's "recover")
+}
+
+// resendSize is how much text a resend of the head carries: one MSS, no
+// more than was sent and no more than the peer's window (at least one
+// byte). A bare FIN (0) when only the FIN is outstanding.
+// una is SND.UNA when the resend goes; b holds the variables before the
+// event (what had been sent, the MSS), wnd the window then.
+func resendSize(una uint32, b *machine.Vars, wnd uint32) uint32 {
+	sentEnd := b.SndNxt
+	if b.FinSent {
+		sentEnd = b.FinSeq
+	}
+	return min(sentEnd-una, uint32(b.MSS), max(wnd, 1))
+}
+
+// checkRecovery is invariant 35: in ESTABLISHED .. LAST-ACK, a segment
+// makes the sender repeat sequence space exactly when RFC 5681 3.2 (the
+// third duplicate ACK: no text, no SYN or FIN, ACK = SND.UNA with data
+// outstanding, the same window), RFC 6582 (an ACK of new data below the
+// recovery point) or a window reopened under a zero-window probe call for
+// it; the retransmission starts at SND.UNA and carries what resendSize
+// says. A retransmission timeout resends the head the same way, or, with
+// nothing outstanding, sends one byte into a zero window (else up to one
+// MSS that fits) to probe it; either starts recovery.
+func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, same bool) {
+	if !same {
+		*g = recoveryGhost{}
+	}
+	b, a, in := &r.Before, &r.After, &r.In
+	if !acksData(r.From) || !acksData(r.To) || !b.SynAcked {
+		return
+	}
+	var want, dataWant bool // a resend of the head is due; it is a probe of new data
+	var size uint32
+	switch r.Kind {
+	case simnet.Tick:
+		for i := range r.Steps {
+			if r.Steps[i].Rule != machine.RuleAnyRexmt {
+				continue
+			}
+			if b.SndUna != b.SndNxt {
+				want, size = true, resendSize(b.SndUna, b, b.SndWnd)
+			} else if b.SndQueued > 0 {
+				dataWant, size = true, min(uint32(b.SndQueued), uint32(b.MSS), b.SndWnd)
+				if b.SndWnd == 0 {
+					size = 1
+				}
+			}
+			g.inRecovery, g.recover = true, a.SndNxt
+		}
+	case simnet.Input:
+		if len(r.Steps) == 0 || r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable || !in.Flags.Has(machine.ACK) ||
+			in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) ||
+			!machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) {
+			return
+		}
+		switch {
+		case machine.SeqGT(in.Ack, b.SndUna):
+			g.dups = 0
+			if g.inRecovery {
+				if machine.SeqLT(in.Ack, g.recover) {
+					want, size = true, resendSize(a.SndUna, b, b.SndWnd)
+				} else {
+					g.inRecovery = false
+				}
+			}
+		case in.Ack == b.SndUna:
+			if b.SndUna != b.SndNxt && len(in.Payload) == 0 && !in.Flags.Has(machine.FIN) && uint32(in.Window) == b.SndWnd {
+				g.dups++
+				if g.dups == 3 {
+					want, size = true, resendSize(b.SndUna, b, b.SndWnd)
+					g.inRecovery, g.recover = true, b.SndNxt
+				}
+			} else {
+				g.dups = 0
+			}
+		}
+		if b.SndWnd == 0 && a.SndWnd > 0 && in.Window > 0 && a.SndUna != b.SndNxt && !want {
+			want, size = true, resendSize(a.SndUna, b, a.SndWnd) // reopened under a probe
+		}
+	default:
+		return
+	}
+	// Find the resend: the first segment at SND.UNA that repeats sequence
+	// space (with its wrap partner, when the send buffer's storage wraps).
+	sentEnd := b.SndNxt
+	found, got := false, uint32(0)
+	for i := range r.Out {
+		o := &r.Out[i]
+		if o.Flags.Has(machine.RST) || o.Len() == 0 {
+			continue
+		}
+		rex := machine.SeqLT(o.Seq, sentEnd)
+		if dataWant && o.Seq == b.SndNxt {
+			rex = true // the probe: new data, sent by the timer
+		}
+		if !rex {
+			continue
+		}
+		if !want && !dataWant {
+			w.fail(35, "%v repeated [%d, %d) on %v (%d duplicate ACKs, recovery %v to %d), where neither RFC 5681 3.2, RFC 6582 nor a reopened window calls for it",
+				r.Side, o.Seq, o.Seq+o.Len(), describe(r), g.dups, g.inRecovery, g.recover)
+			return
+		}
+		if found {
+			continue
+		}
+		start := a.SndUna
+		if dataWant {
+			start = b.SndNxt
+		}
+		if o.Seq != start {
+			w.fail(35, "%v resent from %d on %v; the head starts at %d", r.Side, o.Seq, describe(r), start)
+			return
+		}
+		found, got = true, uint32(len(o.Payload))
+		if i+1 < len(r.Out) && got < size {
+			if p := &r.Out[i+1]; p.Seq == o.Seq+got && uint32(len(p.Payload))+got <= size {
+				got += uint32(len(p.Payload))
+			}
+		}
+	}
+	if (want || dataWant) && (!found || got != size) {
+		w.fail(35, "%v on %v must send %d bytes from the head (MSS %d, SND.WND %d): found %v, %d bytes (%v)",
+			r.Side, describe(r), size, b.MSS, b.SndWnd, found, got, formatSegs(r.Out))
+	}
+}
+
+// describe names what a record handled.
+func describe(r *simnet.Record) string {
+	if r.Kind == simnet.Input {
+		return simnet.FormatSegment(&r.In)
+	}
+	return r.Kind.String()
+}

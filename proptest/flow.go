@@ -42,6 +42,9 @@ type flowGhost struct {
 
 	rec recoveryGhost // invariant 35
 
+	progressValid bool
+	progressAt    time.Duration // the last ACK of new data, or when data became outstanding (invariant 36)
+
 	measuring bool // an RTT measurement runs (invariant 34)
 	synRexmit bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
 }
@@ -192,6 +195,15 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkRecovery(r, &g.rec, same); w.err != nil {
 		return
 	}
+	if w.checkSynResent(r); w.err != nil {
+		return
+	}
+	if w.checkFinSent(r); w.err != nil {
+		return
+	}
+	if w.checkUserTimeout(r, g, same); w.err != nil {
+		return
+	}
 	g.recordSent(r)
 	if w.checkReceive(r, g); w.err != nil {
 		return
@@ -307,6 +319,22 @@ func (w *World) checkSentWindow(r *simnet.Record, g *flowGhost) {
 		if e := o.Seq + o.Len(); machine.SeqGT(e, end) {
 			end = e
 		}
+	}
+}
+
+// checkFinSent is invariant 29's last part: once the application has
+// closed and every byte is sent, a FIN that fits the peer's window
+// (SND.UNA + max(SND.WND, 1)) goes out in the same call.
+func (w *World) checkFinSent(r *simnet.Record) {
+	a := &r.After
+	switch r.To {
+	case machine.StateFinWait1, machine.StateLastAck:
+	default:
+		return
+	}
+	if a.SynAcked && !a.FinSent && a.SndNxt == a.FinSeq && machine.SeqLEQ(a.FinSeq+1, a.SndUna+max(a.SndWnd, 1)) {
+		w.fail(29, "%v in %v has sent every byte and its FIN at %d fits the window (SND.UNA %d, SND.WND %d), but did not send it",
+			r.Side, r.To, a.FinSeq, a.SndUna, a.SndWnd)
 	}
 }
 

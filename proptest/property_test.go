@@ -40,6 +40,11 @@ func drawWorld(t *rapid.T, base Options) *World {
 	if cfg.MaxRTO == 0 && rapid.IntRange(0, 7).Draw(t, "slow") == 0 {
 		cfg.MaxRTO = 5 * time.Second
 	}
+	// One run in eight bounds the handshake more tightly than the user
+	// timeout.
+	if cfg.HandshakeTimeout == 0 && rapid.IntRange(0, 7).Draw(t, "quick_handshake") == 0 {
+		cfg.HandshakeTimeout = 2 * time.Second
+	}
 	var start time.Duration
 	if rapid.IntRange(0, 3).Draw(t, "near_wrap") > 0 {
 		cfg.ISNKey = NearWrapKey()

@@ -102,12 +102,16 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, same bool) {
 	// space (with its wrap partner, when the send buffer's storage wraps).
 	sentEnd := b.SndNxt
 	found, got := false, uint32(0)
+	var repeated uint64
 	for i := range r.Out {
 		o := &r.Out[i]
 		if o.Flags.Has(machine.RST) || o.Len() == 0 {
 			continue
 		}
 		rex := machine.SeqLT(o.Seq, sentEnd)
+		if rex {
+			repeated++
+		}
 		if dataWant && o.Seq == b.SndNxt {
 			rex = true // the probe: new data, sent by the timer
 		}
@@ -140,6 +144,32 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, same bool) {
 	if (want || dataWant) && (!found || got != size) {
 		w.fail(35, "%v on %v must send %d bytes from the head (MSS %d, SND.WND %d): found %v, %d bytes (%v)",
 			r.Side, describe(r), size, b.MSS, b.SndWnd, found, got, formatSegs(r.Out))
+		return
+	}
+	// The operator's counter counts every segment sent again.
+	if d := r.Retransmits - r.RetransmitsBefore; d != repeated {
+		w.fail(35, "%v resent %d segments on %v, but its Retransmits counter rose by %d", r.Side, repeated, describe(r), d)
+	}
+}
+
+// checkSynResent is invariant 35 in the handshake: a retransmission
+// timeout in SYN-SENT or SYN-RECEIVED sends the SYN (SYN+ACK) again,
+// <SEQ=ISS>.
+func (w *World) checkSynResent(r *simnet.Record) {
+	if r.Kind != simnet.Tick || (r.From != machine.StateSynSent && r.From != machine.StateSynReceived) || r.To != r.From {
+		return
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Rule != machine.RuleAnyRexmt {
+			continue
+		}
+		for j := range r.Out {
+			if o := &r.Out[j]; o.Flags.Has(machine.SYN) && o.Seq == r.Before.ISS {
+				return
+			}
+		}
+		w.fail(35, "%v's retransmission timeout in %v sent %v, not its SYN <SEQ=ISS %d>", r.Side, r.From, formatSegs(r.Out), r.Before.ISS)
+		return
 	}
 }
 

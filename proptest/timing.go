@@ -49,3 +49,46 @@ func (w *World) checkSampled(r *simnet.Record, g *flowGhost, same bool) {
 		}
 	}
 }
+
+// checkUserTimeout is invariant 36: a connection is given up for a user
+// timeout (RFC 9293 3.8.4's USER TIMEOUT) only after UserTimeout has
+// passed with data outstanding and no ACK of new data (HandshakeTimeout,
+// if smaller, while the SYN is unacknowledged), and in FIN-WAIT-2 only
+// FinWait2 after our FIN was acknowledged. g.progressAt, kept here, is the
+// last time an ACK took new data or outstanding data began.
+func (w *World) checkUserTimeout(r *simnet.Record, g *flowGhost, same bool) {
+	b, a := &r.Before, &r.After
+	if !same {
+		g.progressValid = false
+	}
+	if w.abstractTime {
+		return
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Rule != machine.RuleAnyUserTimeout || !g.progressValid {
+			continue
+		}
+		limit, what := w.cfg.UserTimeout, "UserTimeout"
+		switch {
+		case r.Steps[i].From == machine.StateFinWait2:
+			limit, what = w.cfg.FinWait2, "FinWait2"
+		case !b.SynAcked:
+			hs := w.cfg.HandshakeTimeout
+			if hs == 0 {
+				hs = machine.DefaultHandshakeTimeout
+			}
+			limit, what = min(limit, hs), "the handshake's user timeout"
+		}
+		if idle := r.Now - g.progressAt; idle < limit {
+			w.fail(36, "%v gave up in %v for a user timeout %v after the last progress (an ACK of new data, or data outstanding); %s is %v",
+				r.Side, r.Steps[i].From, idle, what, limit)
+			return
+		}
+	}
+	if !hasSendSeq(r.To) {
+		return
+	}
+	if a.SndUna != b.SndUna || (b.SndUna == b.SndNxt && a.SndUna != a.SndNxt) || !g.progressValid {
+		g.progressValid, g.progressAt = true, r.Now
+	}
+}

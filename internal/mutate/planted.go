@@ -101,6 +101,19 @@ var plantedBugs = []planted{
 	{"wire-beyond-window", 24, "a segment ending at the window's edge carries one byte more, while the TCB's counters stay right",
 		[]edit{{"output.go", "\tc.emit(seq, t.rcvNxt, flags, p)\n",
 			"\tif fresh && k == n && end == t.sndUna+t.sndWnd && c.snd.n > int(end-t.sndBufSeq) {\n\t\tp = c.snd.slice(int(seq-t.sndBufSeq), int(n)+1)\n\t}\n\tc.emit(seq, t.rcvNxt, flags, p)\n"}}},
+	// Invariants 31-35.
+	{"stale-range", 31, "merging out-of-order ranges forgets to shrink the count: a stale range stays behind the merged one",
+		[]edit{{"recv.go", "\t\tt.nOOO -= j - i - 1\n", "\n"}}},
+	{"no-window-update", 32, "a RECEIVE that opens the window sends no window update",
+		[]edit{{"recv.go", "\t\tc.ackPending = true // a window update (RFC 9293 3.8.6.2.2)\n", "\n"}}},
+	{"zero-window-silent", 33, "text refused by a zero window is not acknowledged",
+		[]edit{{"recv.go", "\t\tc.ackPending = true // text refused by a zero window: say so\n", "\n"}}},
+	{"no-rtt-sample", 34, "no segment is ever timed: the RTO never learns the path",
+		[]edit{{"output.go", "\tif !t.timing {\n\t\tt.timing, t.rttSeq, t.rttStart = true, end, c.now", "\tif false {\n\t\tt.timing, t.rttSeq, t.rttStart = true, end, c.now"}}},
+	{"dupack-counts-data", 35, "segments carrying text count as duplicate ACKs (RFC 5681 2 says they do not): fast retransmit starts early",
+		[]edit{{"output.go", "if t.sndUna == t.sndNxt || len(s.Payload) != 0 || s.Flags&(SYN|FIN) != 0", "if t.sndUna == t.sndNxt || s.Flags&(SYN|FIN) != 0"}}},
+	{"fin-not-piggybacked", 29, "the FIN never rides on the last text: a bare FIN follows it",
+		[]edit{{"output.go", "\t\t\t\tflags |= FIN\n", "\n"}}},
 }
 
 // plantedMutant builds the overlay of p.

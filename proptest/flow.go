@@ -201,7 +201,7 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkFinSent(r); w.err != nil {
 		return
 	}
-	if w.checkUserTimeout(r, g, same); w.err != nil {
+	if w.checkUserTimeout(r, g, !fresh); w.err != nil {
 		return
 	}
 	g.recordSent(r)

@@ -56,9 +56,9 @@ func (w *World) checkSampled(r *simnet.Record, g *flowGhost, same bool) {
 // if smaller, while the SYN is unacknowledged), and in FIN-WAIT-2 only
 // FinWait2 after our FIN was acknowledged. g.progressAt, kept here, is the
 // last time an ACK took new data or outstanding data began.
-func (w *World) checkUserTimeout(r *simnet.Record, g *flowGhost, same bool) {
+func (w *World) checkUserTimeout(r *simnet.Record, g *flowGhost, sameTCB bool) {
 	b, a := &r.Before, &r.After
-	if !same {
+	if !sameTCB {
 		g.progressValid = false
 	}
 	if w.abstractTime {

@@ -201,6 +201,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkFinSent(r); w.err != nil {
 		return
 	}
+	if w.checkSendsWhenAllowed(r); w.err != nil {
+		return
+	}
 	if w.checkUserTimeout(r, g, !fresh); w.err != nil {
 		return
 	}
@@ -335,6 +338,32 @@ func (w *World) checkFinSent(r *simnet.Record) {
 	if a.SynAcked && !a.FinSent && a.SndNxt == a.FinSeq && machine.SeqLEQ(a.FinSeq+1, a.SndUna+max(a.SndWnd, 1)) {
 		w.fail(29, "%v in %v has sent every byte and its FIN at %d fits the window (SND.UNA %d, SND.WND %d), but did not send it",
 			r.Side, r.To, a.FinSeq, a.SndUna, a.SndWnd)
+	}
+}
+
+// checkSendsWhenAllowed is invariant 29's converse: after every call the
+// sender has sent what RFC 9293 3.8.6.2.1 lets it: with D bytes queued and
+// unsent and a usable window U > 0, it holds text back only while
+// min(D, U) is less than the MSS, D exceeds U, and min(D, U) is less than
+// half the largest window the peer offered.
+func (w *World) checkSendsWhenAllowed(r *simnet.Record) {
+	a := &r.After
+	switch r.To {
+	case machine.StateEstablished, machine.StateCloseWait, machine.StateFinWait1, machine.StateLastAck:
+	default:
+		return
+	}
+	if !a.SynAcked || a.FinSent {
+		return
+	}
+	d := uint32(a.SndQueued) - (a.SndNxt - a.SndUna)
+	u := a.SndUna + a.SndWnd - a.SndNxt
+	if int32(d) <= 0 || int32(u) <= 0 {
+		return
+	}
+	if n := min(d, u); n >= uint32(a.MSS) || d <= u || n >= a.MaxSndWnd/2 {
+		w.fail(29, "%v holds back %d queued bytes with a usable window of %d (MSS %d, largest window offered %d): RFC 9293 3.8.6.2.1 lets it send %d now",
+			r.Side, d, u, a.MSS, a.MaxSndWnd, min(d, u, uint32(a.MSS)))
 	}
 }
 
@@ -667,12 +696,12 @@ func (w *World) checkAcceptability(r *simnet.Record) {
 	case n == 0 && wnd == 0:
 		ok = in.Seq == nxt
 	case n == 0:
-		ok = machine.SeqInWindow(in.Seq, nxt, wnd)
+		ok = seqInWindow(in.Seq, nxt, wnd)
 	case wnd == 0:
 		// The zero-window exception: its ACK is processed.
 		ok = in.Flags.Has(machine.ACK) && len(in.Payload) > 0 && in.Seq == nxt && !b.FinRcvd
 	default:
-		ok = machine.SeqInWindow(in.Seq, nxt, wnd) || machine.SeqInWindow(in.Seq+n-1, nxt, wnd)
+		ok = seqInWindow(in.Seq, nxt, wnd) || seqInWindow(in.Seq+n-1, nxt, wnd)
 	}
 	dropped := r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable
 	if ok == dropped {

@@ -24,7 +24,7 @@ const (
 	BareFIN                     // FIN without ACK (no SYN, RST or ACK bit)
 	StaleACK                    // ACK below SND.UNA (an old duplicate)
 	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
-	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2)
+	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2); when k%4 == 0, the peer's own text with the ACK exactly at that bound (acceptable)
 	AfterFIN                    // with the peer's FIN held out of order: text beyond it (k even) or a second FIN at RCV.NXT (k odd)
 	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
 	Reassemble                  // the peer's own text shaped around the ranges held out of order (see reassemblySegment)
@@ -165,6 +165,13 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 		seg = reassemblySegment(c, &v, k)
 		if !w.peerText(to, &v, &seg) {
 			seg = HostileSegment(EdgeData, &v, 0)
+		}
+	}
+	if h == OldACKData && k%4 == 0 {
+		// The lowest acceptable ACK: the text must be the peer's.
+		seg.Ack = v.SndUna - v.MaxSndWnd
+		if !w.peerText(to, &v, &seg) {
+			seg = HostileSegment(h, &v, k+1)
 		}
 	}
 	if h == EdgeData && k%6 != 0 && k%6 != 2 && !w.peerText(to, &v, &seg) {

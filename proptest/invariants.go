@@ -365,6 +365,17 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 		return
 	}
 
+	// Invariant 4: a SYN or SYN+ACK sent from CLOSED or LISTEN (or again
+	// in a simultaneous open) leaves SND.UNA = ISS and SND.NXT = ISS+1
+	// (RFC 9293 3.10.1, 3.10.7.2): the SYN is the only sequence number
+	// outstanding.
+	switch t.Rule {
+	case machine.RuleListenRcvSyn, machine.RuleTimeWaitRcvSynNew, machine.RuleSynSentRcvSyn, machine.RuleClosedOpenActive, machine.RuleListenSend:
+		if after.una != after.iss || after.nxt != after.iss+1 {
+			w.fail(4, "%v [%v]: SND.UNA %d, SND.NXT %d after sending its SYN; want ISS %d and ISS+1", s, t.Rule, after.una, after.nxt, after.iss)
+			return
+		}
+	}
 	// Invariant 4: the SYN+ACK acknowledges x+1; the handshake ACK y+1.
 	switch t.Rule {
 	case machine.RuleListenRcvSyn, machine.RuleTimeWaitRcvSynNew, machine.RuleSynSentRcvSyn:
@@ -508,7 +519,7 @@ func (w *World) checkInput(r *simnet.Record, before, after vars) {
 			if r.To != want {
 				w.fail(14, "%v in %v: an RST with SEQ == RCV.NXT (%d) led to %v, want %v", s, r.From, in.Seq, r.To, want)
 			}
-		case machine.SeqInWindow(in.Seq, before.rcvNxt, before.rcvWnd):
+		case seqInWindow(in.Seq, before.rcvNxt, before.rcvWnd):
 			w.unchanged(14, r, before, after, "an in-window RST (SEQ %d, RCV.NXT %d, RCV.WND %d)", in.Seq, before.rcvNxt, before.rcvWnd)
 			if w.err == nil && r.From == machine.StateTimeWait && w.cfg.RFC1337 {
 				return // ignored without a challenge

@@ -282,9 +282,15 @@ func (w *World) Write(s simnet.Side, n int) (int, error) {
 	for i := range p {
 		p[i] = streamByte(s, stream, st.written[stream]+uint32(i))
 	}
+	room := w.conn(s).Writable()
 	k, err := w.net.Write(s, p)
 	if k > 0 {
 		st.written[stream] += uint32(k)
+	}
+	// Invariant 32, SEND's half: Writable says what Write takes (a
+	// runtime sizes its writes by it), and nothing where Write fails.
+	if w.err == nil && (k != min(n, room) || err != nil && room != 0) {
+		w.fail(32, "%v in %v: Writable said %d, then a write of %d bytes took %d (%v)", s, w.State(s), room, n, k, err)
 	}
 	if !w.quiet {
 		w.note("%v write %d: %d, %v", s, n, k, err)

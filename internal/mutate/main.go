@@ -204,8 +204,11 @@ func report(w io.Writer, all []Mutant, results []result, known map[string]string
 	var killed, valid, invalid int
 	byHow := map[string]int{}
 	var unlisted []string
-	var goKilled, goValid int
+	var goKilled, goValid, goEquivalent int
 	for i, res := range results {
+		if res.verdict == survived && !strings.HasPrefix(all[i].ID, specFile) && strings.HasPrefix(known[all[i].ID], "equivalent") {
+			goEquivalent++
+		}
 		if res.verdict != invalidMutant && !strings.HasPrefix(all[i].ID, specFile) {
 			goValid++
 			if res.verdict == killedMutant {
@@ -236,6 +239,12 @@ func report(w io.Writer, all []Mutant, results []result, known map[string]string
 	}
 	fmt.Fprintf(w, "mutate: machine/*.go %d killed of %d (%.1f%%), %s %d killed of %d (%.1f%%)\n",
 		goKilled, goValid, percent(goKilled, goValid), specFile, killed-goKilled, valid-goValid, percent(killed-goKilled, valid-goValid))
+	if goEquivalent > 0 {
+		// The usual mutation score leaves out equivalent mutants: no test
+		// could tell them from the original.
+		fmt.Fprintf(w, "mutate: machine/*.go without the %d survivors listed as equivalent: %d killed of %d (%.1f%%)\n",
+			goEquivalent, goKilled, goValid-goEquivalent, percent(goKilled, goValid-goEquivalent))
+	}
 	fmt.Fprintf(w, "mutants: %d killed of %d (%.1f%%)\n", killed, valid, percent(killed, valid))
 	if minScore > 0 {
 		if percent(killed, valid) < minScore {

@@ -22,8 +22,11 @@ func TestConfigDefaults(t *testing.T) {
 	if syn.MSS != machine.DefaultMSS {
 		t.Errorf("the SYN's MSS option is %d, want DefaultMSS %d", syn.MSS, machine.DefaultMSS)
 	}
-	if want := min(machine.DefaultRcvBuf, machine.MaxWindow); int(syn.Window) != want {
-		t.Errorf("the SYN offers a window of %d, want min(DefaultRcvBuf, MaxWindow) = %d", syn.Window, want)
+	// The window field's 16 bits, written out here so that a wrong
+	// machine.MaxWindow cannot hide.
+	const fieldMax = 1<<16 - 1
+	if want := min(machine.DefaultRcvBuf, fieldMax); int(syn.Window) != want {
+		t.Errorf("the SYN offers a window of %d, want min(DefaultRcvBuf, 65535) = %d", syn.Window, want)
 	}
 	c.ClearOutbox()
 	// A peer announcing a tiny MSS is raised to DefaultMinPeerMSS.

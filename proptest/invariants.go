@@ -530,6 +530,7 @@ func (w *World) checkInput(r *simnet.Record, before, after vars) {
 			if w.err == nil && r.From == machine.StateTimeWait && w.cfg.RFC1337 {
 				return // ignored without a challenge
 			}
+			w.challenged(r, "an in-window RST")
 		default:
 			w.unchanged(14, r, before, after, "an RST outside the window (SEQ %d, RCV.NXT %d, RCV.WND %d)", in.Seq, before.rcvNxt, before.rcvWnd)
 			if w.err == nil && len(r.Out) > 0 {
@@ -541,6 +542,16 @@ func (w *World) checkInput(r *simnet.Record, before, after vars) {
 			return // RFC 6191: a new incarnation
 		}
 		w.unchanged(14, r, before, after, "a SYN (%s)", simnet.FormatSegment(in))
+		w.challenged(r, "a SYN")
+	}
+}
+
+// challenged is invariant 14's demand for the challenge ACK itself: with
+// budget left before the segment (the budget never refills backwards in
+// time), an in-window RST or a SYN gets one.
+func (w *World) challenged(r *simnet.Record, what string) {
+	if w.err == nil && !r.Before.ACKBudgetSpent && len(r.Out) == 0 {
+		w.fail(14, "%v in %v got %s (%s) and sent no challenge ACK, with budget left", r.Side, r.From, what, simnet.FormatSegment(&r.In))
 	}
 }
 

@@ -8,9 +8,10 @@ import (
 	"github.com/tcpfsm/tcpfsm/proptest/simnet"
 )
 
-// This file judges the receiver's side of a connection that invariants 17,
-// 21, 22 and 26 leave open: the form of what reassembly holds (31) and what
-// RECEIVE hands the application and tells the peer (32).
+// This file judges the receiver's side: text in the window is kept and held
+// text stays held (26), RFC 5961's ACK range (27), the acceptability test
+// (28), the form of what reassembly holds (31), what RECEIVE hands the
+// application and tells the peer (32), and prompt ACKs (33).
 
 // checkHeldForm is invariant 31: the out-of-order text a receiver holds is
 // kept in canonical form: at most maxHeldRanges ranges, each non-empty,
@@ -216,4 +217,131 @@ func hasAnyAck(out []machine.Segment) bool {
 		}
 	}
 	return false
+}
+
+// checkHeld is invariant 26 (its receiver half): text the peer sent that
+// falls in the receive window is kept, in order or held out of order, as
+// long as fewer than maxHeldRanges ranges are in use.
+func (w *World) checkHeld(r *simnet.Record, live bool) {
+	if w.err != nil || len(r.In.Payload) == 0 {
+		return
+	}
+	switch r.From {
+	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
+	default:
+		return
+	}
+	b, a, in := &r.Before, &r.After, &r.In
+	if b.FinRcvd || b.PeerFinHeld || b.RcvHeldRanges >= maxHeldRanges || in.Flags.Has(machine.SYN) || in.Flags.Has(machine.RST) {
+		return
+	}
+	if !in.Flags.Has(machine.ACK) || !machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) {
+		return // dropped for its ACK (invariant 27)
+	}
+	start, end := in.Seq, in.Seq+uint32(len(in.Payload))
+	if machine.SeqLT(start, b.RcvNxt) {
+		start = b.RcvNxt
+	}
+	if edge := b.RcvNxt + b.RcvWnd; machine.SeqGT(end, edge) {
+		end = edge
+	}
+	if !machine.SeqLT(start, end) {
+		return
+	}
+	if r.Injected && !w.isPeerText(r.Side, b, in, start, end) {
+		return // a forgery, which the receiver need not keep
+	}
+	if !live {
+		return // the connection ended since
+	}
+	c := w.conn(r.Side)
+	if !c.Holds(start, end) {
+		w.fail(26, "%v dropped text [%d, %d) that lay in its window (RCV.NXT %d, RCV.WND %d, %d ranges held): %s",
+			r.Side, start, end, b.RcvNxt, b.RcvWnd, b.RcvHeldRanges, simnet.FormatSegment(in))
+		return
+	}
+	if g := &w.side[r.Side].flow; machine.SeqGT(end, a.RcvNxt) && g.nHeld < maxHeldRanges {
+		g.held[g.nHeld] = seqSpan{max32seq(start, a.RcvNxt), end}
+		g.nHeld++
+	}
+}
+
+// max32seq is the later of two sequence numbers.
+func max32seq(a, b uint32) uint32 {
+	if machine.SeqGT(a, b) {
+		return a
+	}
+	return b
+}
+
+// checkStillHeld is invariant 26's memory: text once held beyond RCV.NXT
+// stays held (or becomes in order) while the connection lasts.
+func (w *World) checkStillHeld(r *simnet.Record, g *flowGhost, live bool) {
+	if !live {
+		g.nHeld = 0
+		return
+	}
+	c := w.conn(r.Side)
+	k := 0
+	for _, h := range g.held[:g.nHeld] {
+		if !c.Holds(h.start, h.end) {
+			w.fail(26, "%v held text [%d, %d) beyond RCV.NXT before, and has lost it now (RCV.NXT %d, %d ranges held)",
+				r.Side, h.start, h.end, r.After.RcvNxt, r.After.RcvHeldRanges)
+			return
+		}
+		if machine.SeqGT(h.end, r.After.RcvNxt) {
+			g.held[k] = h
+			k++
+		}
+	}
+	g.nHeld = k
+}
+
+// checkAckRange is invariant 27 (RFC 5961 5.2): in ESTABLISHED .. LAST-ACK
+// a segment whose ACK lies outside [SND.UNA - MAX.SND.WND, SND.NXT] is
+// dropped: its text is not taken and nothing changes.
+func (w *World) checkAckRange(r *simnet.Record) {
+	in := &r.In
+	if w.err != nil || !acksData(r.From) || !in.Flags.Has(machine.ACK) || in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) {
+		return
+	}
+	b, a := &r.Before, &r.After
+	if machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt) {
+		return
+	}
+	if r.To != r.From || a.RcvNxt != b.RcvNxt || a.RcvHeldEnd != b.RcvHeldEnd || a.RcvQueued != b.RcvQueued ||
+		a.SndUna != b.SndUna || a.SndWnd != b.SndWnd || a.FinRcvd != b.FinRcvd {
+		w.fail(27, "%v in %v acted on %s whose ACK is outside [SND.UNA %d - MAX.SND.WND %d, SND.NXT %d]: state %v, RCV.NXT %d -> %d, readable %d -> %d, SND.WND %d -> %d",
+			r.Side, r.From, simnet.FormatSegment(in), b.SndUna, b.MaxSndWnd, b.SndNxt, r.To, b.RcvNxt, a.RcvNxt, b.RcvQueued, a.RcvQueued, b.SndWnd, a.SndWnd)
+	}
+}
+
+// checkAcceptability is invariant 28: in SYN-RECEIVED .. LAST-ACK a
+// segment (not RST or SYN) is dropped as unacceptable exactly when the
+// four cases of RFC 9293 3.10.7.4 say so, at both edges of the window.
+func (w *World) checkAcceptability(r *simnet.Record) {
+	in := &r.In
+	if w.err != nil || !isSync(r.From) || r.From == machine.StateTimeWait || in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) || len(r.Steps) == 0 {
+		return
+	}
+	b := &r.Before
+	nxt, wnd, n := b.RcvNxt, b.RcvWnd, in.Len()
+	var ok bool
+	switch {
+	case n == 0 && wnd == 0:
+		ok = in.Seq == nxt
+	case n == 0:
+		ok = seqInWindow(in.Seq, nxt, wnd)
+	case wnd == 0:
+		// The zero-window exception: its ACK is processed.
+		ok = in.Flags.Has(machine.ACK) && len(in.Payload) > 0 && in.Seq == nxt && !b.FinRcvd
+	default:
+		ok = seqInWindow(in.Seq, nxt, wnd) || seqInWindow(in.Seq+n-1, nxt, wnd)
+	}
+	dropped := r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable
+	if ok == dropped {
+		verdict := map[bool]string{true: "acceptable", false: "unacceptable"}[ok]
+		w.fail(28, "%v in %v took [%v] on %s, which RFC 9293 3.10.7.4 calls %s (RCV.NXT %d, RCV.WND %d, SEG.LEN %d)",
+			r.Side, r.From, r.Steps[0].Rule, simnet.FormatSegment(in), verdict, nxt, wnd, n)
+	}
 }

@@ -7,9 +7,9 @@ import (
 	"github.com/tcpfsm/tcpfsm/proptest/simnet"
 )
 
-// This file judges RTT measurement beyond invariant 25's estimator checks:
-// that samples are taken at all (34) and the RTO a handshake that needed
-// a retransmitted SYN leaves behind (25, RFC 6298 5.7).
+// This file judges the timers: the RTO, its backoff and Karn's rule (25,
+// with RFC 6298 5.7 after a retransmitted SYN), that RTT samples are taken
+// at all (34), and when a connection may be given up (36).
 
 // checkSampled is invariant 34 (RFC 6298 3: at least one RTT measurement
 // per round trip, unless Karn's algorithm forbids it): the first segment
@@ -91,4 +91,110 @@ func (w *World) checkUserTimeout(r *simnet.Record, g *flowGhost, sameTCB bool) {
 	if a.SndUna != b.SndUna || (b.SndUna == b.SndNxt && a.SndUna != a.SndNxt) || !g.progressValid {
 		g.progressValid, g.progressAt = true, r.Now
 	}
+}
+
+// checkRTO is invariant 25.
+func (w *World) checkRTO(r *simnet.Record, g *flowGhost, same bool) {
+	s := r.Side
+	b, a := &r.Before, &r.After
+	if r.HasTimer && r.Deadline <= r.Now && !w.abstractTime {
+		w.fail(25, "%v armed a timer for %v, not after now (%v): it would fire at once", s, r.Deadline, r.Now)
+		return
+	}
+	if !hasSendSeq(r.To) {
+		return
+	}
+	if a.RTO < w.cfg.MinRTO || a.RTO > w.cfg.MaxRTO {
+		w.fail(25, "%v's RTO is %v, outside [MinRTO %v, MaxRTO %v]", s, a.RTO, w.cfg.MinRTO, w.cfg.MaxRTO)
+		return
+	}
+	if !same {
+		return
+	}
+	if r.Kind == simnet.Tick && len(r.Out) > 0 && r.To == r.From {
+		for i := range r.Steps {
+			if r.Steps[i].Rule == machine.RuleAnyRexmt {
+				if want := min(2*b.RTO, w.cfg.MaxRTO); a.RTO != want || a.Backoff != b.Backoff+1 && b.Backoff < 30 {
+					w.fail(25, "%v's retransmission timeout left the RTO at %v (backoff %d -> %d); RFC 6298 5.5 doubles it: want %v",
+						s, a.RTO, b.Backoff, a.Backoff, want)
+					return
+				}
+			}
+		}
+	}
+	// RFC 6298 5.1-5.3: the retransmission timer runs while data is
+	// outstanding, restarts at now + RTO when an ACK takes new data off
+	// the queue with more outstanding, and stops once everything sent is
+	// acknowledged and nothing waits to be sent (else it is the persist
+	// timer). TIME-WAIT stops every timer but 2MSL.
+	if r.To != machine.StateTimeWait {
+		switch {
+		case a.SndUna != a.SndNxt && !a.RexmtArmed:
+			w.fail(25, "%v has %d bytes of sequence space outstanding and no retransmission timer (RFC 6298 5.1)", s, a.SndNxt-a.SndUna)
+			return
+		case r.Kind == simnet.Input && a.SndUna != b.SndUna && a.SndUna != a.SndNxt && a.RexmtAt != r.Now+a.RTO:
+			w.fail(25, "%v: an ACK of new data left the retransmission timer at %v, want now + RTO = %v (RFC 6298 5.3)", s, a.RexmtAt, r.Now+a.RTO)
+			return
+		case r.Kind == simnet.Input && a.SndUna != b.SndUna && a.SndUna == a.SndNxt && a.SndQueued == 0 && a.RexmtArmed && !(a.FinSent && !a.FinAcked):
+			w.fail(25, "%v: everything sent is acknowledged and nothing is queued, yet the retransmission timer runs (RFC 6298 5.2)", s)
+			return
+		}
+	}
+	if a.RTTSamples == b.RTTSamples {
+		return
+	}
+	m := a.LastRTT
+	if a.Backoff != 0 {
+		w.fail(25, "%v took an RTT sample (%v) but kept backoff %d: a valid sample ends the backoff (RFC 6298 5.5, Karn)", s, m, a.Backoff)
+		return
+	}
+	// RFC 6298 2.2 and 2.3, with the machine's integer rounding.
+	wantVar, wantSRTT := m/2, m
+	if b.RTTSamples > 0 {
+		d := b.SRTT - m
+		if d < 0 {
+			d = -d
+		}
+		wantVar = b.RTTVar - b.RTTVar/4 + d/4
+		wantSRTT = b.SRTT - b.SRTT/8 + m/8
+	}
+	if a.SRTT != wantSRTT || a.RTTVar != wantVar {
+		w.fail(25, "%v: after the sample %v, SRTT %v and RTTVAR %v; RFC 6298 2.2/2.3 give %v and %v (from %v, %v)",
+			s, m, a.SRTT, a.RTTVar, wantSRTT, wantVar, b.SRTT, b.RTTVar)
+		return
+	}
+	gran := w.cfg.Granularity
+	if gran == 0 {
+		gran = machine.DefaultGranularity
+	}
+	if want := min(max(wantSRTT+max(gran, 4*wantVar), w.cfg.MinRTO), w.cfg.MaxRTO); a.RTO != want {
+		w.fail(25, "%v: RTO %v after the sample; RFC 6298 2.3 gives SRTT + max(G, 4*RTTVAR) = %v within [MinRTO, MaxRTO]", s, a.RTO, want)
+		return
+	}
+	// Karn: the sample times a segment, acknowledged now, that was sent
+	// once and never repeated since.
+	if g.overflow {
+		return
+	}
+	ack := r.In.Ack
+	if r.Kind != simnet.Input {
+		ack = a.SndUna
+	}
+	sent := g.sent[:g.nSent]
+	for i, e := range sent {
+		if e.rexmit || e.at != r.Now-m || !machine.SeqGT(e.end, b.SndUna) || !machine.SeqLEQ(e.end, ack) {
+			continue
+		}
+		repeated := false
+		for _, f := range sent[i+1:] {
+			if f.rexmit && machine.SeqLT(f.start, e.end) && machine.SeqGT(f.end, e.start) {
+				repeated = true
+			}
+		}
+		if !repeated {
+			return
+		}
+	}
+	w.fail(25, "%v took an RTT sample of %v on %s, but no segment it acknowledges was sent once %v ago: Karn's rule forbids timing a retransmitted segment",
+		s, m, simnet.FormatSegment(&r.In), m)
 }

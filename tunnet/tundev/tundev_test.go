@@ -139,10 +139,16 @@ func TestKernelSYN(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() {
+			// Dial until the SYN is seen: right after the device comes up
+			// a dial can fail at once (no route yet) without sending one.
 			var dialer net.Dialer
-			c, err := dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(dst, 80).String())
-			if err == nil {
-				c.Close()
+			for ctx.Err() == nil {
+				c, err := dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(dst, 80).String())
+				if err == nil {
+					c.Close()
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
 		})
 		syn := readUntil(t, d, "SYN to "+dst.String(), func(p []byte) bool {
@@ -177,16 +183,36 @@ func TestWriteEcho(t *testing.T) {
 	} {
 		const id, seq = 0x4242, 7
 		pkt := echoRequest(tc.src, tc.dst, id, seq)
-		buf := make([]byte, Headroom+len(pkt))
-		copy(buf[Headroom:], pkt)
-		if err := d.WriteBatch([][]byte{buf}, Headroom); err != nil {
+		// Send the request again every 200 ms until the reply is read:
+		// one sent while the device is still coming up may be dropped.
+		write := func() error {
+			buf := make([]byte, Headroom+len(pkt))
+			copy(buf[Headroom:], pkt)
+			return d.WriteBatch([][]byte{buf}, Headroom)
+		}
+		if err := write(); err != nil {
 			t.Fatalf("writing echo request to %v: %v", tc.dst, err)
 		}
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel) // also when readUntil fails the test
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+					write()
+				}
+			}
+		})
 		readUntil(t, d, "echo reply from "+tc.dst.String(), func(p []byte) bool {
 			ip, proto, icmp := parseIP(p)
 			return ip == tc.src && proto == tc.proto && len(icmp) >= 8 && icmp[0] == tc.repl &&
 				binary.BigEndian.Uint16(icmp[4:]) == id && binary.BigEndian.Uint16(icmp[6:]) == seq
 		})
+		cancel()
+		wg.Wait()
 	}
 }
 

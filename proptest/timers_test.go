@@ -79,3 +79,34 @@ func TestFinWait1WaitsForUserTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestZeroWindowProbingKeepsConnection is invariant 36 under a shut
+// window: a peer that keeps answering the zero-window probes is alive, so
+// probing goes on for longer than the user timeout (RFC 9293 3.8.6.1).
+func TestZeroWindowProbingKeepsConnection(t *testing.T) {
+	cfg := testCfg()
+	cfg.RcvBuf = 16
+	w := NewWorld(Options{Config: cfg})
+	if err := establish(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Write(simnet.A, 32) // B never reads: its window shuts after 16 bytes
+	start := w.Net().Now()
+	for w.Net().Now()-start < 3*w.cfg.UserTimeout && w.Err() == nil {
+		if w.Net().InFlight() > 0 {
+			deliverAll(w)
+		} else if !w.Advance() {
+			break
+		}
+	}
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.State(simnet.A); st != machine.StateEstablished {
+		t.Fatalf("A is %v after probing a shut window for %v with the peer answering, want ESTABLISHED (UserTimeout %v)",
+			st, w.Net().Now()-start, w.cfg.UserTimeout)
+	}
+	if v := w.Net().Conn(simnet.A).Vars(); v.SndWnd != 0 {
+		t.Fatalf("A's SND.WND is %d: the window never shut, the test shows nothing", v.SndWnd)
+	}
+}

@@ -55,7 +55,8 @@ func (w *World) checkSampled(r *simnet.Record, g *flowGhost, same bool) {
 // passed with data outstanding and no ACK of new data (HandshakeTimeout,
 // if smaller, while the SYN is unacknowledged), and in FIN-WAIT-2 only
 // FinWait2 after our FIN was acknowledged. g.progressAt, kept here, is the
-// last time an ACK took new data or outstanding data began.
+// last time an ACK took new data, outstanding data began, or the peer
+// answered while its window was shut.
 func (w *World) checkUserTimeout(r *simnet.Record, g *flowGhost, sameTCB bool) {
 	b, a := &r.Before, &r.After
 	if !sameTCB {
@@ -88,7 +89,10 @@ func (w *World) checkUserTimeout(r *simnet.Record, g *flowGhost, sameTCB bool) {
 	if !hasSendSeq(r.To) {
 		return
 	}
-	if a.SndUna != b.SndUna || (b.SndUna == b.SndNxt && a.SndUna != a.SndNxt) || !g.progressValid {
+	// A peer that answers zero-window probes is alive (RFC 9293 3.8.6.1):
+	// its ACK counts as progress while the window stays shut.
+	probeAnswered := r.Kind == simnet.Input && acksData(r.From) && r.In.Flags.Has(machine.ACK) && a.SndWnd == 0
+	if a.SndUna != b.SndUna || (b.SndUna == b.SndNxt && a.SndUna != a.SndNxt) || probeAnswered || !g.progressValid {
 		g.progressValid, g.progressAt = true, r.Now
 	}
 }

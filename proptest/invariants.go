@@ -376,6 +376,18 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 			return
 		}
 	}
+	// Invariant 6 in SYN-RECEIVED: an unacceptable ACK is answered with
+	// <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.4).
+	if t.Rule == machine.RuleSynRcvdRcvBadAck {
+		found := false
+		for i := range r.Out {
+			found = found || r.Out[i].Flags.Has(machine.RST) && r.Out[i].Seq == in.Ack
+		}
+		if !found {
+			w.fail(6, "%v in SYN-RECEIVED answered an unacceptable ACK (%s) with %v; want <SEQ=%d><CTL=RST>", s, simnet.FormatSegment(in), formatSegs(r.Out), in.Ack)
+			return
+		}
+	}
 	// Invariant 4: the SYN+ACK acknowledges x+1; the handshake ACK y+1.
 	switch t.Rule {
 	case machine.RuleListenRcvSyn, machine.RuleTimeWaitRcvSynNew, machine.RuleSynSentRcvSyn:

@@ -91,7 +91,12 @@ func (w *World) checkUserTimeout(r *simnet.Record, g *flowGhost, sameTCB bool) {
 	}
 	// A peer that answers zero-window probes is alive (RFC 9293 3.8.6.1):
 	// its ACK counts as progress while the window stays shut.
-	probeAnswered := r.Kind == simnet.Input && acksData(r.From) && r.In.Flags.Has(machine.ACK) && a.SndWnd == 0
+	probeAnswered := false
+	if r.Kind == simnet.Input && a.SndWnd == 0 {
+		for i := range r.Steps {
+			probeAnswered = probeAnswered || does(r.Steps[i].Rule, "process_ack")
+		}
+	}
 	if a.SndUna != b.SndUna || (b.SndUna == b.SndNxt && a.SndUna != a.SndNxt) || probeAnswered || !g.progressValid {
 		g.progressValid, g.progressAt = true, r.Now
 	}

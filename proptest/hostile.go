@@ -122,10 +122,7 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 // at those sequence numbers, reporting false when it has not written them
 // (or the peer is on another incarnation).
 func (w *World) peerText(to simnet.Side, v *machine.Vars, seg *machine.Segment) bool {
-	peer := to.Peer()
-	ps := &w.side[peer]
-	stream := ps.streams - 1
-	if stream < 0 || w.conn(peer).Vars().ISS != v.IRS || !isSync(w.State(to)) {
+	if !isSync(w.State(to)) {
 		return false
 	}
 	// Only the bytes inside the window need be the peer's: a receiver
@@ -134,14 +131,31 @@ func (w *World) peerText(to simnet.Side, v *machine.Vars, seg *machine.Segment) 
 	if in := v.RcvNxt + v.RcvWnd - seg.Seq; machine.SeqLT(in, n) {
 		n = in
 	}
-	off := seg.Seq - (v.IRS + 1)
-	if int32(off) < 0 || uint64(off)+uint64(n) > uint64(ps.written[stream]) {
+	stream, off, ok := w.peerSpan(to, v, seg.Seq, n)
+	if !ok {
 		return false
 	}
 	for i := uint32(0); i < n; i++ {
-		seg.Payload[i] = streamByte(peer, stream, off+i)
+		seg.Payload[i] = streamByte(to.Peer(), stream, off+i)
 	}
 	return true
+}
+
+// peerSpan locates the n bytes at sequence number seq, on the connection
+// whose variables at side `to` are v, in the stream its peer is writing:
+// the stream and the offset, or false when the peer is on another
+// incarnation or has not written them all.
+func (w *World) peerSpan(to simnet.Side, v *machine.Vars, seq, n uint32) (stream int, off uint32, ok bool) {
+	ps := &w.side[to.Peer()]
+	stream = ps.streams - 1
+	if stream < 0 || w.conn(to.Peer()).Vars().ISS != v.IRS {
+		return 0, 0, false
+	}
+	off = seq - (v.IRS + 1)
+	if int32(off) < 0 || uint64(off)+uint64(n) > uint64(ps.written[stream]) {
+		return 0, 0, false
+	}
+	return stream, off, true
 }
 
 // filler is n bytes of text no stream contains at any offset (streams are

@@ -102,13 +102,8 @@ func reassemblySegment(c *machine.Conn, v *machine.Vars, k uint32) machine.Segme
 // whose variables (before the segment) are v: an injected segment made of
 // the peer's own text is judged like one the peer sent.
 func (w *World) isPeerText(s simnet.Side, v *machine.Vars, in *machine.Segment, start, end uint32) bool {
-	peer := &w.side[s.Peer()]
-	stream := peer.streams - 1
-	if stream < 0 || w.conn(s.Peer()).Vars().ISS != v.IRS {
-		return false
-	}
-	off := start - (v.IRS + 1)
-	if int32(off) < 0 || uint64(off)+uint64(end-start) > uint64(peer.written[stream]) {
+	stream, off, ok := w.peerSpan(s, v, start, end-start)
+	if !ok {
 		return false
 	}
 	for i := range end - start {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -148,6 +149,10 @@ func runPlanted(w io.Writer, r *runner) int {
 	sem := make(chan struct{}, r.o.jobs)
 	var wg sync.WaitGroup
 	for i, p := range plantedBugs {
+		if r.o.run != nil && !r.o.run.MatchString(p.name) {
+			lines[i] = fmt.Sprintf("skipped  %-26s (not matched by -run)", p.name)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -171,14 +176,17 @@ func runPlanted(w io.Writer, r *runner) int {
 		}()
 	}
 	wg.Wait()
-	bad := 0
+	bad, tested := 0, 0
 	for i, l := range lines {
 		fmt.Fprintln(w, l)
 		if failed[i] {
 			bad++
 		}
+		if !strings.HasPrefix(l, "skipped") {
+			tested++
+		}
 	}
-	fmt.Fprintf(w, "planted: %d caught by their invariant of %d\n", len(plantedBugs)-bad, len(plantedBugs))
+	fmt.Fprintf(w, "planted: %d caught by their invariant of %d\n", tested-bad, tested)
 	if bad > 0 {
 		return 1
 	}

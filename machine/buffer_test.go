@@ -81,15 +81,15 @@ func TestReassemblyRanges(t *testing.T) {
 			seg := Segment{Seq: base + uint32(pc.off), Flags: ACK, Payload: data[pc.off : pc.off+pc.n]}
 			c.Input(0, &seg)
 			c.ClearOutbox()
-			for i := 1; i < c.t.nOOO; i++ {
-				if !SeqLT(c.t.ooo[i-1].end, c.t.ooo[i].start) {
-					t.Fatalf("ranges overlap or touch: %v", c.t.ooo[:c.t.nOOO])
+			for i := 1; i < c.t.ooo.n; i++ {
+				if !SeqLT(c.t.ooo.r[i-1].end, c.t.ooo.r[i].start) {
+					t.Fatalf("ranges overlap or touch: %v", c.t.ooo.r[:c.t.ooo.n])
 				}
 			}
 		}
 		got := make([]byte, len(data)+1)
 		n, _ := c.Read(0, got)
-		if c.t.nOOO == 0 && n == len(data) {
+		if c.t.ooo.n == 0 && n == len(data) {
 			if !bytes.Equal(got[:n], data) {
 				t.Fatal("reassembled data differs")
 			}

@@ -11,6 +11,7 @@ type segView struct {
 	// zeroWnd: the segment's text was cut to nothing by a zero receive
 	// window; accept_text still ACKs it so the peer learns the window.
 	zeroWnd bool
+	dup     seqRange // text before RCV.NXT: received before (a D-SACK block)
 }
 
 // Classify returns the event seg is for this connection in its current
@@ -24,7 +25,8 @@ type segView struct {
 // rst_in_window tell its sequence number apart). In TIME-WAIT a SYN without
 // ACK is rcv_syn before the sequence test (RFC 6191), and a retransmitted
 // FIN (ACK+FIN with SEG.SEQ+SEG.LEN == RCV.NXT) is rcv_fin. Then a segment
-// failing the four-case acceptability test is rcv_unacceptable; a SYN is
+// failing PAWS (RFC 7323 5.3: the guard paws_reject tells it apart) or the
+// four-case acceptability test is rcv_unacceptable; a SYN is
 // rcv_syn or rcv_synack; no ACK is rcv_noack; a FIN that is in order once
 // this segment is taken (itself, or one already held out of order whose gap
 // this segment fills) is rcv_fin; text is rcv_data; the rest is rcv_ack.
@@ -73,6 +75,9 @@ func (c *Conn) classify(seg *Segment, v *segView) Event {
 		if f&(SYN|ACK|FIN) == ACK|FIN && seg.Seq+seg.Len() == t.rcvNxt {
 			return EventRcvFin // the peer's FIN again: our ACK was lost
 		}
+	}
+	if c.pawsReject(seg) {
+		return EventRcvUnacceptable // an old duplicate (RFC 7323 5.3 R1)
 	}
 	if !c.acceptable(seg) {
 		if !c.zeroWindowAck(seg) {
@@ -134,6 +139,7 @@ func (c *Conn) trim(v *segView) {
 	nxt := t.rcvNxt
 	if SeqLT(v.seq, nxt) {
 		d := nxt - v.seq
+		v.dup = seqRange{v.seq, v.seq + min(d, uint32(len(v.payload)))}
 		if d >= uint32(len(v.payload)) {
 			// Only the FIN (if any) is new; acceptability guarantees
 			// d <= len(payload).
@@ -169,9 +175,9 @@ func (c *Conn) trim(v *segView) {
 	}
 	if t.finPending {
 		end := nxt + uint32(len(v.payload))
-		for i := 0; i < t.nOOO && SeqLEQ(t.ooo[i].start, end); i++ {
-			if SeqGT(t.ooo[i].end, end) {
-				end = t.ooo[i].end
+		for i := 0; i < t.ooo.n && SeqLEQ(t.ooo.r[i].start, end); i++ {
+			if SeqGT(t.ooo.r[i].end, end) {
+				end = t.ooo.r[i].end
 			}
 		}
 		v.finInOrder = SeqGEQ(end, t.finPendSeq)

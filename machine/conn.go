@@ -41,7 +41,7 @@ type StepFunc func(State, Event, Actions) (State, Rule)
 type Config struct {
 	MSS              uint16        // our MSS, advertised on SYNs (1460)
 	MinPeerMSS       uint16        // floor on the peer's MSS option (216, FreeBSD's net.inet.tcp.minmss; Linux uses 48)
-	RcvBuf           int           // receive buffer, bytes (256 KiB); the advertised window is its free space
+	RcvBuf           int           // receive buffer, bytes (1 MiB); the advertised window is its free space; storage grows with use
 	SndBuf           int           // send buffer, bytes (256 KiB)
 	MSL              time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL (30 s)
 	InitialRTO       time.Duration // RTO before any RTT sample (1 s, RFC 6298 2.1)
@@ -53,6 +53,10 @@ type Config struct {
 	FinWait2         time.Duration // give up on a peer that never sends its FIN (60 s)
 	ChallengeACKs    int           // challenge ACKs per connection per second (10, RFC 5961 7); negative: unlimited
 	RFC1337          bool          // ignore RST in TIME-WAIT
+	NoWindowScale    bool          // do not offer or accept window scaling (RFC 7323 2)
+	NoTimestamps     bool          // do not offer or accept timestamps (RFC 7323 3)
+	NoSACK           bool          // do not offer or accept SACK (RFC 2018)
+	WindowShift      uint8         // offer at least this window scale (at most 14); the shift offered also covers RcvBuf
 	ISNKey           [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
 	Observer         Observer      // optional
 	Step             StepFunc      // optional; nil means Step
@@ -98,7 +102,7 @@ type Config struct {
 // Defaults of Config's zero fields.
 const (
 	DefaultMSS              = 1460
-	DefaultRcvBuf           = 256 << 10
+	DefaultRcvBuf           = 1 << 20
 	DefaultSndBuf           = 256 << 10
 	DefaultMSL              = 30 * time.Second
 	DefaultInitialRTO       = time.Second
@@ -207,6 +211,7 @@ type Conn struct {
 	un         int      // bytes the user call moved
 	callErr    error    // the user call's error (err_closing, io.EOF)
 	ackPending bool     // an ACK must go out before the entry point returns
+	sackOwed   bool     // new SACK information: a pure ACK must carry it (data segments carry no blocks)
 }
 
 var _ Actions = (*Conn)(nil)
@@ -375,6 +380,11 @@ func (c *Conn) Input(now time.Duration, seg *Segment) Rule {
 	c.in = *seg
 	c.now, c.seg = now, &c.in
 	ev := c.classify(c.seg, &c.view)
+	switch ev {
+	case EventRcvUnacceptable, EventRcvRst, EventRcvSyn, EventRcvSynack:
+	default:
+		c.noteTimestamp(c.seg)
+	}
 	rule := c.step(ev)
 	c.seg, c.in, c.view = nil, Segment{}, segView{}
 	return rule
@@ -416,7 +426,7 @@ type Vars struct {
 	SndUna, SndNxt, SndWnd, SndWl1, SndWl2, ISS uint32
 	RcvNxt, RcvWnd, IRS                         uint32
 	MaxSndWnd                                   uint32        // MAX.SND.WND of RFC 5961
-	MSS                                         uint16        // effective send MSS
+	MSS                                         uint16        // effective send MSS: the text a segment carries at most (the peer's MSS, ours, less the timestamps option)
 	RTO                                         time.Duration // the RTO the next (re)transmission arms
 	Passive                                     bool          // the open was passive
 	FinSent, FinAcked, FinRcvd                  bool          // our FIN sent / acknowledged; the peer's accepted
@@ -435,6 +445,10 @@ type Vars struct {
 	PeerFinSeq                                  uint32        // its sequence number, while held
 	RexmtArmed                                  bool          // the retransmission (and persist) timer runs
 	RexmtAt                                     time.Duration // and expires then
+	Opts                                        Opts          // options on for the connection (both SYNs carried them)
+	SndShift, RcvShift                          uint8         // window scales: the peer's (applied to windows received), ours
+	TSRecent                                    uint32        // TS.Recent (RFC 7323 4.3), with timestamps on
+	SACKedRanges                                int           // ranges in the send side's SACK scoreboard
 }
 
 // Holds reports whether every byte of [start, end) has been received:
@@ -453,8 +467,8 @@ func (c *Conn) Holds(start, end uint32) bool {
 	if SeqLT(start, t.rcvNxt) {
 		start = t.rcvNxt
 	}
-	for i := 0; i < t.nOOO; i++ {
-		r := t.ooo[i]
+	for i := 0; i < t.ooo.n; i++ {
+		r := t.ooo.r[i]
 		if SeqLEQ(r.start, start) && SeqLEQ(end, r.end) {
 			return true
 		}
@@ -465,7 +479,7 @@ func (c *Conn) Holds(start, end uint32) bool {
 // HeldRange returns the i-th range [start, end) of out-of-order text held
 // beyond RCV.NXT, in sequence order, for 0 <= i < Vars().RcvHeldRanges.
 func (c *Conn) HeldRange(i int) (start, end uint32) {
-	r := c.t.ooo[i]
+	r := c.t.ooo.r[i]
 	return r.start, r.end
 }
 
@@ -474,13 +488,14 @@ func (c *Conn) Vars() Vars {
 	t := &c.t
 	v := Vars{
 		SndUna: t.sndUna, SndNxt: t.sndNxt, SndWnd: t.sndWnd, SndWl1: t.sndWl1, SndWl2: t.sndWl2, ISS: t.iss,
-		RcvNxt: t.rcvNxt, IRS: t.irs, MaxSndWnd: t.maxSndWnd, MSS: t.sndMSS,
+		RcvNxt: t.rcvNxt, IRS: t.irs, MaxSndWnd: t.maxSndWnd, MSS: uint16(c.effMSS()),
 		Passive: t.passive, FinSent: t.finSent, FinAcked: t.finAcked, FinRcvd: t.finRcvd, FinSeq: t.finSeq,
 		SynAcked: t.synAcked, SndQueued: c.snd.n, RcvQueued: c.rcv.n, Backoff: int(t.rto.backoff),
 		ACKBudgetSpent: c.ackBudgetSpent(),
 		SRTT:           t.rto.srtt, RTTVar: t.rto.rttvar, RTTSamples: t.rto.samples, LastRTT: t.rto.last,
-		RcvHeldEnd: t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.nOOO, PeerFinHeld: t.finPending, PeerFinSeq: t.finPendSeq,
+		RcvHeldEnd: t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.ooo.n, PeerFinHeld: t.finPending, PeerFinSeq: t.finPendSeq,
 		RexmtArmed: t.isArmed(timerRexmt), RexmtAt: t.deadline[timerRexmt],
+		Opts: t.opts, SndShift: t.sndShift, RcvShift: t.rcvShift, TSRecent: t.tsRecent, SACKedRanges: t.sacked.n,
 	}
 	if c.state != StateClosed {
 		v.RTO = t.rto.current(c.cfg)

@@ -41,6 +41,7 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			// listen_rcv_syn (RFC 9293 3.10.7.2)
 			if !a.SynFin() {
 				a.AcceptSyn()
+				a.TakeOptions()
 				a.SelectIss()
 				a.SendSynack()
 				a.RememberPassive()
@@ -78,6 +79,7 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 		case EventRcvSyn:
 			// syn_sent_rcv_syn (RFC 9293 3.10.7.3)
 			a.AcceptSyn()
+			a.TakeOptions()
 			a.SendSynack()
 			a.RememberActive()
 			return StateSynReceived, RuleSynSentRcvSyn
@@ -85,6 +87,7 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			// syn_sent_rcv_synack (RFC 9293 3.10.7.3)
 			if a.AckAcceptable() {
 				a.CompleteOpen()
+				a.TakeOptions()
 				a.AcceptText()
 				a.SendAck()
 				return StateEstablished, RuleSynSentRcvSynack
@@ -203,8 +206,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateSynReceived, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateSynReceived, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateSynReceived, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateSynReceived, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -285,8 +295,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateEstablished, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateEstablished, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateEstablished, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateEstablished, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -381,8 +398,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateFinWait1, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateFinWait1, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait1, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait1, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -464,8 +488,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateFinWait2, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateFinWait2, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait2, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait2, RuleSyncRcvPaws
+			}
 		case EventTimeoutUser:
 			// any_user_timeout (RFC 9293 3.10.8)
 			a.SignalTimeout()
@@ -528,8 +559,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateCloseWait, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateCloseWait, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateCloseWait, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateCloseWait, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -599,8 +637,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateClosing, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateClosing, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateClosing, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateClosing, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -670,8 +715,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateLastAck, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateLastAck, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateLastAck, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateLastAck, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -705,6 +757,7 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			if a.SynNewIncarnation() {
 				a.Reincarnate()
 				a.AcceptSyn()
+				a.TakeOptions()
 				a.SelectIss()
 				a.SendSynack()
 				a.RememberPassive()
@@ -751,8 +804,15 @@ func stepConn(s State, e Event, a *Conn) (State, Rule) {
 			return StateTimeWait, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateTimeWait, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateTimeWait, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateTimeWait, RuleSyncRcvPaws
+			}
 		case EventTimeout2msl:
 			// time_wait_timeout (RFC 9293 3.10.8)
 			a.DeleteTcb()

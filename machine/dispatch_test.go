@@ -21,7 +21,7 @@ import (
 // fakeActions.guards is the value of fakeGuardNames[i].
 var fakeGuardNames = [...]string{
 	"ack_acceptable", "ack_in_range", "fin_acked", "rst_exact", "rst_in_window",
-	"passive_open", "syn_new_incarnation", "syn_fin", "rfc1337",
+	"passive_open", "syn_new_incarnation", "syn_fin", "paws_reject", "rfc1337",
 }
 
 // Bits of fakeActions.guards, in fakeGuardNames order.
@@ -34,6 +34,7 @@ const (
 	fakePassiveOpen
 	fakeSynNewIncarnation
 	fakeSynFin
+	fakePawsReject
 	fakeRfc1337
 )
 
@@ -80,6 +81,7 @@ func (f *fakeActions) RstInWindow() bool       { return f.is(fakeRstInWindow) }
 func (f *fakeActions) PassiveOpen() bool       { return f.is(fakePassiveOpen) }
 func (f *fakeActions) SynNewIncarnation() bool { return f.is(fakeSynNewIncarnation) }
 func (f *fakeActions) SynFin() bool            { return f.is(fakeSynFin) }
+func (f *fakeActions) PawsReject() bool        { return f.is(fakePawsReject) }
 func (f *fakeActions) Rfc1337() bool           { return f.is(fakeRfc1337) }
 
 // Actions of the fake, indices into fakeActionNames.
@@ -89,6 +91,7 @@ const (
 	fakeSendSyn
 	fakeAcceptSyn
 	fakeSendSynack
+	fakeTakeOptions
 	fakeRememberPassive
 	fakeRememberActive
 	fakeCompleteOpen
@@ -122,6 +125,7 @@ var fakeActionNames = [fakeNumActions]string{
 	fakeSendSyn:          "send_syn",
 	fakeAcceptSyn:        "accept_syn",
 	fakeSendSynack:       "send_synack",
+	fakeTakeOptions:      "take_options",
 	fakeRememberPassive:  "remember_passive",
 	fakeRememberActive:   "remember_active",
 	fakeCompleteOpen:     "complete_open",
@@ -152,6 +156,7 @@ func (f *fakeActions) SelectIss()        { f.did(fakeSelectIss) }
 func (f *fakeActions) SendSyn()          { f.did(fakeSendSyn) }
 func (f *fakeActions) AcceptSyn()        { f.did(fakeAcceptSyn) }
 func (f *fakeActions) SendSynack()       { f.did(fakeSendSynack) }
+func (f *fakeActions) TakeOptions()      { f.did(fakeTakeOptions) }
 func (f *fakeActions) RememberPassive()  { f.did(fakeRememberPassive) }
 func (f *fakeActions) RememberActive()   { f.did(fakeRememberActive) }
 func (f *fakeActions) CompleteOpen()     { f.did(fakeCompleteOpen) }

@@ -17,15 +17,20 @@ import (
 // pure function of its arguments: the simulator and the checker rely on that.
 // Cost: one SipHash over 36 bytes (tens of nanoseconds), once per connection.
 func ISN(key *[16]byte, t Tuple, now time.Duration) uint32 {
+	m := uint32(int64(now / (4 * time.Microsecond)))
+	return m + uint32(tupleHash(key, t))
+}
+
+// tupleHash is SipHash-2-4 of the 4-tuple under key: its low 32 bits are
+// the ISN's offset F, its high 32 bits the timestamp clock's offset.
+func tupleHash(key *[16]byte, t Tuple) uint64 {
 	var msg [36]byte
 	la, ra := t.LocalAddr.As16(), t.RemoteAddr.As16()
 	copy(msg[0:16], la[:])
 	binary.BigEndian.PutUint16(msg[16:18], t.LocalPort)
 	copy(msg[18:34], ra[:])
 	binary.BigEndian.PutUint16(msg[34:36], t.RemotePort)
-	f := sipHash24(key, msg[:])
-	m := uint32(int64(now / (4 * time.Microsecond)))
-	return m + uint32(f)
+	return sipHash24(key, msg[:])
 }
 
 // sipHash24 is SipHash-2-4 (Aumasson and Bernstein, 2012) of msg under the

@@ -46,7 +46,9 @@ func (c *Conn) sndOffset(p []byte) (int, bool) {
 // and the outbox. Two Conns with equal keys behave alike.
 //
 // Time is left out: timer deadlines, RTT estimates, the RTO, the RTT
-// sample's start and the challenge-ACK window's start are durations the
+// sample's start, the challenge-ACK window's start and timestamps (TS.Recent
+// and its age, Last.ACK.sent that decides its updates, the values on
+// segments in the outbox) are time the
 // exhaustive checker treats abstractly (any armed timer may fire next).
 // Storage layout (where a ring's head is) is left out too: only contents
 // count. The Config is not encoded: compare keys of Conns sharing one.
@@ -57,7 +59,7 @@ func (c *Conn) AppendKey(b []byte) []byte {
 	for i, f := range [...]bool{
 		t.synSent, t.synAcked, t.irsValid, t.passive, t.finQueued, t.finSent, t.finAcked,
 		t.finRcvd, t.finPending, t.synRexmitted, t.prevValid, t.timing, t.inRecovery,
-		c.acceptIncarnation, t.rto.hasSample,
+		c.acceptIncarnation, t.rto.hasSample, t.dsackValid,
 	} {
 		if f {
 			flags |= 1 << i
@@ -70,6 +72,7 @@ func (c *Conn) AppendKey(b []byte) []byte {
 		uint32(t.peerMSS)<<16 | uint32(t.sndMSS),
 		uint32(t.dupAcks)<<24 | uint32(t.rto.backoff)<<16 | uint32(t.armed)<<8,
 		uint32(t.challengeCount),
+		uint32(t.opts)<<16 | uint32(t.sndShift)<<8 | uint32(t.rcvShift),
 	} {
 		b = binary.BigEndian.AppendUint32(b, v)
 	}
@@ -77,20 +80,38 @@ func (c *Conn) AppendKey(b []byte) []byte {
 	b = c.snd.appendTo(b, 0, c.snd.n)
 	b = binary.BigEndian.AppendUint32(b, uint32(c.rcv.n))
 	b = c.rcv.appendTo(b, 0, c.rcv.n)
-	b = append(b, byte(t.nOOO))
-	for i := 0; i < t.nOOO; i++ {
-		r := t.ooo[i]
+	b = append(b, byte(t.ooo.n))
+	for i := 0; i < t.ooo.n; i++ {
+		r := t.ooo.r[i]
 		b = binary.BigEndian.AppendUint32(b, r.start)
 		b = binary.BigEndian.AppendUint32(b, r.end)
 		b = c.rcv.appendTo(b, c.rcv.n+int(r.start-t.rcvNxt), int(r.end-r.start))
+	}
+	b = append(b, byte(t.sacked.n))
+	for _, r := range t.sacked.r[:t.sacked.n] {
+		b = binary.BigEndian.AppendUint32(b, r.start)
+		b = binary.BigEndian.AppendUint32(b, r.end)
+	}
+	// Of the recently received segments, only which held range each
+	// falls in decides the SACK blocks' order.
+	for _, seq := range t.recent[:t.nRecent] {
+		b = append(b, byte(c.heldAt(seq)+1))
+	}
+	if t.dsackValid {
+		b = binary.BigEndian.AppendUint32(b, t.dsack.start)
+		b = binary.BigEndian.AppendUint32(b, t.dsack.end)
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(c.outbox)))
 	for i := range c.outbox {
 		s := &c.outbox[i]
 		b = binary.BigEndian.AppendUint32(b, s.Seq)
 		b = binary.BigEndian.AppendUint32(b, s.Ack)
-		b = binary.BigEndian.AppendUint32(b, s.Window)
-		b = append(b, byte(s.Flags), byte(s.MSS>>8), byte(s.MSS))
+		b = binary.BigEndian.AppendUint16(b, s.Window)
+		b = append(b, byte(s.Flags), byte(s.MSS>>8), byte(s.MSS), byte(s.Opts), s.WScale, s.NumSACK)
+		for _, k := range s.SACK[:s.NumSACK] {
+			b = binary.BigEndian.AppendUint32(b, k.Left)
+			b = binary.BigEndian.AppendUint32(b, k.Right)
+		}
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s.Payload)))
 		b = append(b, s.Payload...)
 	}

@@ -137,7 +137,7 @@ const (
 	EventRcvRst
 	// EventRcvNoack is rcv_noack, a segment event: no SYN, RST or ACK bit (e.g. a bare FIN).
 	EventRcvNoack
-	// EventRcvUnacceptable is rcv_unacceptable, a segment event: fails the four-case acceptability test of 3.10.7.4 (not RST).
+	// EventRcvUnacceptable is rcv_unacceptable, a segment event: fails PAWS (RFC 7323 5.3) or the four-case acceptability test of 3.10.7.4 (not RST).
 	EventRcvUnacceptable
 	// EventTimeoutRexmt is timeout_rexmt, a timer event: retransmission timeout (RFC 6298).
 	EventTimeoutRexmt
@@ -228,7 +228,7 @@ var eventDocs = [NumEvents]string{
 	EventRcvFin:          "ACK with a FIN that is now in order (with or without text)",
 	EventRcvRst:          "RST, with or without ACK",
 	EventRcvNoack:        "no SYN, RST or ACK bit (e.g. a bare FIN)",
-	EventRcvUnacceptable: "fails the four-case acceptability test of 3.10.7.4 (not RST)",
+	EventRcvUnacceptable: "fails PAWS (RFC 7323 5.3) or the four-case acceptability test of 3.10.7.4 (not RST)",
 	EventTimeoutRexmt:    "retransmission timeout (RFC 6298)",
 	EventTimeout2msl:     "TIME-WAIT timeout: 2*MSL elapsed",
 	EventTimeoutUser:     "user timeout: data unacknowledged too long, or FIN-WAIT-2 abandoned",
@@ -254,7 +254,7 @@ const (
 	RuleListenRcvRst
 	// RuleListenRcvAck is rule listen_rcv_ack: in LISTEN on rcv_synack, rcv_ack, rcv_data, rcv_fin / send_rst_reply -> same (RFC 9293 3.10.7.2).
 	RuleListenRcvAck
-	// RuleListenRcvSyn is rule listen_rcv_syn: in LISTEN on rcv_syn [!syn_fin] / accept_syn, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.2).
+	// RuleListenRcvSyn is rule listen_rcv_syn: in LISTEN on rcv_syn [!syn_fin] / accept_syn, take_options, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.2).
 	RuleListenRcvSyn
 	// RuleListenRcvSynFin is rule listen_rcv_syn_fin: in LISTEN on rcv_syn [syn_fin] -> same (RFC 9293 3.10.7.2).
 	RuleListenRcvSynFin
@@ -264,11 +264,11 @@ const (
 	RuleListenSend
 	// RuleListenClose is rule listen_close: in LISTEN, SYN-SENT on close, abort / delete_tcb -> CLOSED (RFC 9293 3.10.4).
 	RuleListenClose
-	// RuleSynSentRcvSynack is rule syn_sent_rcv_synack: in SYN-SENT on rcv_synack [ack_acceptable] / complete_open, accept_text, send_ack -> ESTABLISHED (RFC 9293 3.10.7.3).
+	// RuleSynSentRcvSynack is rule syn_sent_rcv_synack: in SYN-SENT on rcv_synack [ack_acceptable] / complete_open, take_options, accept_text, send_ack -> ESTABLISHED (RFC 9293 3.10.7.3).
 	RuleSynSentRcvSynack
 	// RuleSynSentRcvBadSynack is rule syn_sent_rcv_bad_synack: in SYN-SENT on rcv_synack [!ack_acceptable] / send_rst_reply -> same (RFC 9293 3.10.7.3).
 	RuleSynSentRcvBadSynack
-	// RuleSynSentRcvSyn is rule syn_sent_rcv_syn: in SYN-SENT on rcv_syn / accept_syn, send_synack, remember_active -> SYN-RECEIVED (RFC 9293 3.10.7.3).
+	// RuleSynSentRcvSyn is rule syn_sent_rcv_syn: in SYN-SENT on rcv_syn / accept_syn, take_options, send_synack, remember_active -> SYN-RECEIVED (RFC 9293 3.10.7.3).
 	RuleSynSentRcvSyn
 	// RuleSynSentRcvRst is rule syn_sent_rcv_rst: in SYN-SENT on rcv_rst [ack_acceptable] / signal_refused, delete_tcb -> CLOSED (RFC 9293 3.10.7.3).
 	RuleSynSentRcvRst
@@ -330,7 +330,7 @@ const (
 	RuleTimeWaitRcvAck
 	// RuleTimeWaitTimeout is rule time_wait_timeout: in TIME-WAIT on timeout_2msl / delete_tcb -> CLOSED (RFC 9293 3.10.8).
 	RuleTimeWaitTimeout
-	// RuleTimeWaitRcvSynNew is rule time_wait_rcv_syn_new: in TIME-WAIT on rcv_syn [syn_new_incarnation] / reincarnate, accept_syn, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.4; RFC 6191).
+	// RuleTimeWaitRcvSynNew is rule time_wait_rcv_syn_new: in TIME-WAIT on rcv_syn [syn_new_incarnation] / reincarnate, accept_syn, take_options, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.4; RFC 6191).
 	RuleTimeWaitRcvSynNew
 	// RuleTimeWaitRcvSynOld is rule time_wait_rcv_syn_old: in TIME-WAIT on rcv_syn [!syn_new_incarnation] / send_challenge_ack -> same (RFC 9293 3.10.7.4; RFC 5961 4.2).
 	RuleTimeWaitRcvSynOld
@@ -342,8 +342,10 @@ const (
 	RuleTimeWaitRcvRstWindow
 	// RuleTimeWaitRcvRstOld is rule time_wait_rcv_rst_old: in TIME-WAIT on rcv_rst [!rfc1337 && !rst_exact && !rst_in_window] -> same (RFC 9293 3.10.7.4; RFC 5961 3.2).
 	RuleTimeWaitRcvRstOld
-	// RuleSyncRcvUnacceptable is rule sync_rcv_unacceptable: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT on rcv_unacceptable / send_dupack -> same (RFC 9293 3.10.7.4).
+	// RuleSyncRcvUnacceptable is rule sync_rcv_unacceptable: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT on rcv_unacceptable [!paws_reject] / send_dupack -> same (RFC 9293 3.10.7.4).
 	RuleSyncRcvUnacceptable
+	// RuleSyncRcvPaws is rule sync_rcv_paws: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT on rcv_unacceptable [paws_reject] / send_dupack -> same (RFC 7323 5.3).
+	RuleSyncRcvPaws
 	// RuleSyncRcvRst is rule sync_rcv_rst: in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT on rcv_rst [rst_exact] / signal_reset, delete_tcb -> CLOSED (RFC 9293 3.10.7.4; RFC 5961 3.2).
 	RuleSyncRcvRst
 	// RuleSyncRcvRstClosing is rule sync_rcv_rst_closing: in CLOSING, LAST-ACK on rcv_rst [rst_exact] / delete_tcb -> CLOSED (RFC 9293 3.10.7.4).
@@ -377,7 +379,7 @@ const (
 )
 
 // NumRules is the number of rules, RuleNone included.
-const NumRules = 67
+const NumRules = 68
 
 // String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".
 func (r Rule) String() string {
@@ -420,72 +422,73 @@ func (ri *RuleInfo) Target(from State) State {
 
 var ruleInfos = [NumRules]RuleInfo{
 	RuleNone:                 {ID: "none", Same: true},
-	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 100},
-	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 101},
-	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 102},
-	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 103},
-	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 106},
-	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 107},
-	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin"}, Do: []string{"accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 108},
-	RuleListenRcvSynFin:      {ID: "listen_rcv_syn_fin", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"syn_fin"}, Same: true, RFC: "3.10.7.2", Line: 113},
-	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 114},
-	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 115},
-	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 116},
-	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 119},
-	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 120},
-	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 121},
-	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 122},
-	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 123},
-	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 124},
-	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 125},
-	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 126},
-	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 129},
-	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 130},
-	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 131},
-	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 132},
-	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 133},
-	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 134},
-	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 137},
-	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 138},
-	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 139},
-	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 142},
-	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 143},
-	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 144},
-	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 145},
-	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 148},
-	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 149},
-	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 152},
-	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 153},
-	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 156},
-	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 157},
-	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 160},
-	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 161},
-	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 164},
-	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 167},
-	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 168},
-	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 169},
-	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 170},
-	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 171},
-	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 172},
-	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 173},
-	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 174},
-	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 175},
-	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 178},
-	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 179},
-	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 180},
-	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 181},
-	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 182},
-	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 183},
-	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 184},
-	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 185},
-	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 188},
-	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 189},
-	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 193},
-	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 194},
-	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 195},
-	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 196},
-	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 199},
-	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 200},
+	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 102},
+	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 103},
+	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 104},
+	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 105},
+	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 108},
+	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 109},
+	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin"}, Do: []string{"accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 110},
+	RuleListenRcvSynFin:      {ID: "listen_rcv_syn_fin", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"syn_fin"}, Same: true, RFC: "3.10.7.2", Line: 115},
+	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 116},
+	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 117},
+	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 118},
+	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "take_options", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 121},
+	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 122},
+	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "take_options", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 123},
+	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 124},
+	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 125},
+	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 126},
+	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 127},
+	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 128},
+	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 131},
+	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 132},
+	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 133},
+	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 134},
+	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 135},
+	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 136},
+	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 139},
+	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 140},
+	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 141},
+	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 144},
+	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 145},
+	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 146},
+	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 147},
+	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 150},
+	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 151},
+	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 154},
+	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 155},
+	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 158},
+	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 159},
+	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 162},
+	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 163},
+	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 166},
+	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 169},
+	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 170},
+	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 171},
+	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 172},
+	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 173},
+	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 174},
+	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 175},
+	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 176},
+	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 177},
+	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"!paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 180},
+	RuleSyncRcvPaws:          {ID: "sync_rcv_paws", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "RFC 7323 5.3", Line: 184},
+	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 185},
+	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 186},
+	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 187},
+	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 188},
+	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 189},
+	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 190},
+	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 191},
+	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 194},
+	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 195},
+	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 199},
+	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 200},
+	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 201},
+	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 202},
+	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 205},
+	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 206},
 }
 
 // Actions is what Step needs from a TCB: one method per guard and option of
@@ -503,22 +506,26 @@ type Actions interface {
 	RstInWindow() bool
 	// PassiveOpen reports whether guard passive_open holds: this connection came from LISTEN (passive OPEN).
 	PassiveOpen() bool
-	// SynNewIncarnation reports whether guard syn_new_incarnation holds: RFC 6191: a listener exists and SEG.SEQ > RCV.NXT, so the SYN opens a new incarnation.
+	// SynNewIncarnation reports whether guard syn_new_incarnation holds: RFC 6191: a listener exists and, with timestamps on both sides, SEG.TSval > TS.Recent; without, SEG.SEQ > RCV.NXT: the SYN opens a new incarnation.
 	SynNewIncarnation() bool
 	// SynFin reports whether guard syn_fin holds: the SYN also carries FIN (no legitimate opener sends one; scanners do).
 	SynFin() bool
+	// PawsReject reports whether guard paws_reject holds: RFC 7323 5.3 R1 (PAWS): timestamps are on, the segment (not RST) carries one older than TS.Recent, and TS.Recent is valid (updated within 24 days).
+	PawsReject() bool
 	// Rfc1337 reports whether option rfc1337 holds: RFC 1337 TIME-WAIT assassination fix: ignore RST in TIME-WAIT (off by default, as RFC 9293).
 	Rfc1337() bool
 	// CreateTcb is action create_tcb: allocate the TCB for a passive OPEN.
 	CreateTcb()
 	// SelectIss is action select_iss: ISS from the RFC 9293 3.4.1 generator: 4-microsecond clock + keyed hash of the 4-tuple.
 	SelectIss()
-	// SendSyn is action send_syn: send SYN <SEQ=ISS> with MSS; SND.UNA=ISS, SND.NXT=ISS+1.
+	// SendSyn is action send_syn: send SYN <SEQ=ISS> with MSS and the options Config allows (window scale, SACK-permitted, timestamps); SND.UNA=ISS, SND.NXT=ISS+1.
 	SendSyn()
 	// AcceptSyn is action accept_syn: IRS=SEG.SEQ, RCV.NXT=IRS+1, learn peer MSS (raised to Config.MinPeerMSS, 216 by default as FreeBSD's net.inet.tcp.minmss; Linux's floor is 48: a tiny MSS would turn one write into thousands of segments, the CVE-2019-11479 class) and window.
 	AcceptSyn()
-	// SendSynack is action send_synack: send SYN+ACK <SEQ=ISS><ACK=RCV.NXT> with MSS.
+	// SendSynack is action send_synack: send SYN+ACK <SEQ=ISS><ACK=RCV.NXT> with MSS and only the options the peer's SYN offered (RFC 7323 2.2, 3.2; RFC 2018 2).
 	SendSynack()
+	// TakeOptions is action take_options: RFC 7323 2.2, 3.2; RFC 2018 2: window scaling, SACK and timestamps are on exactly when both SYNs carry them (ours as Config allows); the peer's shift is capped at 14; its TSval becomes TS.Recent.
+	TakeOptions()
 	// RememberPassive is action remember_passive: record that the open was passive (RST in SYN-RECEIVED returns to LISTEN).
 	RememberPassive()
 	// RememberActive is action remember_active: record that the open was active (RST in SYN-RECEIVED closes).
@@ -607,6 +614,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			// listen_rcv_syn (RFC 9293 3.10.7.2)
 			if !a.SynFin() {
 				a.AcceptSyn()
+				a.TakeOptions()
 				a.SelectIss()
 				a.SendSynack()
 				a.RememberPassive()
@@ -644,6 +652,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 		case EventRcvSyn:
 			// syn_sent_rcv_syn (RFC 9293 3.10.7.3)
 			a.AcceptSyn()
+			a.TakeOptions()
 			a.SendSynack()
 			a.RememberActive()
 			return StateSynReceived, RuleSynSentRcvSyn
@@ -651,6 +660,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			// syn_sent_rcv_synack (RFC 9293 3.10.7.3)
 			if a.AckAcceptable() {
 				a.CompleteOpen()
+				a.TakeOptions()
 				a.AcceptText()
 				a.SendAck()
 				return StateEstablished, RuleSynSentRcvSynack
@@ -769,8 +779,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateSynReceived, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateSynReceived, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateSynReceived, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateSynReceived, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -851,8 +868,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateEstablished, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateEstablished, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateEstablished, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateEstablished, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -947,8 +971,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateFinWait1, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateFinWait1, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait1, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait1, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -1030,8 +1061,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateFinWait2, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateFinWait2, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait2, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateFinWait2, RuleSyncRcvPaws
+			}
 		case EventTimeoutUser:
 			// any_user_timeout (RFC 9293 3.10.8)
 			a.SignalTimeout()
@@ -1094,8 +1132,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateCloseWait, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateCloseWait, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateCloseWait, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateCloseWait, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -1165,8 +1210,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateClosing, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateClosing, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateClosing, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateClosing, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -1236,8 +1288,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateLastAck, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateLastAck, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateLastAck, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateLastAck, RuleSyncRcvPaws
+			}
 		case EventTimeoutRexmt:
 			// any_rexmt (RFC 9293 3.10.8; RFC 6298)
 			a.Retransmit()
@@ -1271,6 +1330,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			if a.SynNewIncarnation() {
 				a.Reincarnate()
 				a.AcceptSyn()
+				a.TakeOptions()
 				a.SelectIss()
 				a.SendSynack()
 				a.RememberPassive()
@@ -1317,8 +1377,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateTimeWait, RuleSyncRcvNoack
 		case EventRcvUnacceptable:
 			// sync_rcv_unacceptable (RFC 9293 3.10.7.4)
-			a.SendDupack()
-			return StateTimeWait, RuleSyncRcvUnacceptable
+			if !a.PawsReject() {
+				a.SendDupack()
+				return StateTimeWait, RuleSyncRcvUnacceptable
+			}
+			// sync_rcv_paws (RFC 7323 5.3)
+			if a.PawsReject() {
+				a.SendDupack()
+				return StateTimeWait, RuleSyncRcvPaws
+			}
 		case EventTimeout2msl:
 			// time_wait_timeout (RFC 9293 3.10.8)
 			a.DeleteTcb()

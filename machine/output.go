@@ -14,31 +14,36 @@ func (c *Conn) emitRaw(seq, ack uint32, flags Flags) {
 	c.outbox = append(c.outbox, Segment{Seq: seq, Ack: ack, Flags: flags})
 }
 
-// emit appends a segment of this connection carrying our receive window.
-// A segment with ACK satisfies a pending ACK.
+// emit appends a segment of this connection carrying our receive window
+// (scaled) and options. A segment with ACK satisfies a pending ACK.
 func (c *Conn) emit(seq, ack uint32, flags Flags, payload []byte) {
 	wnd := c.rcvWindow()
 	if flags&ACK != 0 {
 		c.t.rcvAdv = c.t.rcvNxt + wnd
+		c.t.lastAckSent = ack
 		c.ackPending = false
 	}
-	c.outbox = append(c.outbox, Segment{Seq: seq, Ack: ack, Flags: flags, Window: wnd, Payload: payload})
+	c.outbox = append(c.outbox, Segment{Seq: seq, Ack: ack, Flags: flags, Window: c.windowField(wnd), Payload: payload})
+	c.addOptions(&c.outbox[len(c.outbox)-1])
 }
 
-// emitSyn sends our SYN (or SYN+ACK) with the MSS option.
+// emitSyn sends our SYN (or SYN+ACK) with the MSS option and the options
+// Config offers (on a SYN+ACK: those negotiated).
 func (c *Conn) emitSyn(ack bool) {
 	t := &c.t
-	wnd := c.rcvFreeWindow() // a SYN's window is never scaled (RFC 7323 2.2)
+	wnd := c.rcvSynWindow() // a SYN's window is never scaled (RFC 7323 2.2)
 	if ack {
 		// A SYN+ACK (or its retransmission) advertises the window like any
 		// ACK, so its right edge obeys receiver SWS avoidance too.
-		wnd = c.rcvWindow()
+		wnd = min(c.rcvWindow(), MaxWindow)
 	}
-	seg := Segment{Seq: t.iss, Flags: SYN, Window: wnd, MSS: c.cfg.mss()}
+	seg := Segment{Seq: t.iss, Flags: SYN, Window: uint16(wnd), MSS: c.cfg.mss()}
+	c.synOptions(&seg, ack)
 	if ack {
 		seg.Flags |= ACK
 		seg.Ack = t.rcvNxt
 		t.rcvAdv = t.rcvNxt + wnd
+		t.lastAckSent = t.rcvNxt
 		c.ackPending = false
 	}
 	c.outbox = append(c.outbox, seg)
@@ -62,13 +67,14 @@ func (c *Conn) output() {
 			}
 		}
 	}
-	if c.ackPending {
+	if c.ackPending || c.sackOwed {
 		c.ackPending = false
 		switch c.state {
 		case StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2,
 			StateCloseWait, StateClosing, StateLastAck, StateTimeWait:
 			c.emit(t.sndNxt, t.rcvNxt, ACK, nil)
 		}
+		c.sackOwed = false
 	}
 }
 
@@ -93,7 +99,7 @@ func (c *Conn) sendOne() bool {
 		}
 		d := end - t.sndNxt                      // D: queued, unsent
 		usable := t.sndUna + t.sndWnd - t.sndNxt // U: usable window
-		mss := uint32(t.sndMSS)
+		mss := c.effMSS()
 		n := min(d, usable, mss)
 		if n < mss && d > usable && n < t.maxSndWnd/2 {
 			return false // SWS: wait for a bigger window (or the override timer)
@@ -195,7 +201,7 @@ func (c *Conn) retransmit() {
 	case t.synAcked && SeqLT(t.sndNxt, c.dataEnd()):
 		// Nothing outstanding but data held back: probe a zero window
 		// with one byte, or override SWS avoidance.
-		n := min(c.dataEnd()-t.sndNxt, uint32(t.sndMSS))
+		n := min(c.dataEnd()-t.sndNxt, c.effMSS())
 		if t.sndWnd == 0 {
 			n = 1
 		} else {
@@ -235,7 +241,7 @@ func (c *Conn) resendHead() {
 	}
 	sentData := sentEnd - t.sndUna
 	if int32(sentData) > 0 {
-		n := min(sentData, uint32(t.sndMSS), max(t.sndWnd, 1))
+		n := min(sentData, c.effMSS(), max(t.sndWnd, 1))
 		c.sendData(t.sndUna, n, false)
 		return
 	}
@@ -292,7 +298,7 @@ func (c *Conn) ackNew(ack uint32) {
 // third (fast retransmit).
 func (c *Conn) dupAck(s *Segment) {
 	t := &c.t
-	if t.sndUna == t.sndNxt || len(s.Payload) != 0 || s.Flags&(SYN|FIN) != 0 || s.Window != t.sndWnd {
+	if t.sndUna == t.sndNxt || len(s.Payload) != 0 || s.Flags&(SYN|FIN) != 0 || c.segWindow(s) != t.sndWnd {
 		t.dupAcks = 0
 		return
 	}

@@ -13,15 +13,20 @@ import "io"
 // rcvFree is the receive buffer's free space.
 func (c *Conn) rcvFree() uint32 { return uint32(max(c.cfg.rcvBuf()-c.rcv.n, 0)) }
 
-// rcvFreeWindow is the free space as a window field can carry it.
-func (c *Conn) rcvFreeWindow() uint32 { return min(c.rcvFree(), MaxWindow) }
+// rcvFreeWindow is the free space as the window field can carry it with
+// our window scale.
+func (c *Conn) rcvFreeWindow() uint32 { return min(c.rcvFree(), c.maxRcvWindow()) }
 
-// MaxWindow is the largest window the 16-bit window field carries. The
-// machine does not negotiate window scaling (RFC 7323), so it never
-// advertises more, whatever RcvBuf is.
+// rcvSynWindow is the window of our SYN or SYN+ACK: never scaled (RFC 7323
+// 2.2), so at most MaxWindow.
+func (c *Conn) rcvSynWindow() uint32 { return min(c.rcvFree(), MaxWindow) }
+
+// MaxWindow is the largest value of the 16-bit window field: the largest
+// window without window scaling (RFC 7323 2).
 const MaxWindow = 65535
 
-// rcvWindow is RCV.WND: the free space (at most MaxWindow), except that the right edge
+// rcvWindow is RCV.WND: the free space (at most what the window field
+// carries with our scale), except that the right edge
 // RCV.NXT+RCV.WND only moves right, and only by at least
 // min(RcvBuf/2, MSS) at a time (receiver SWS avoidance, RFC 9293
 // 3.8.6.2.2). It is the window advertised, and the one the acceptability
@@ -45,10 +50,10 @@ func (c *Conn) rcvWindow() uint32 {
 // oooExtent is how far past RCV.NXT held out-of-order text reaches.
 func (c *Conn) oooExtent() int {
 	t := &c.t
-	if t.nOOO == 0 {
+	if t.ooo.n == 0 {
 		return 0
 	}
-	return int(t.ooo[t.nOOO-1].end - t.rcvNxt)
+	return int(t.ooo.r[t.ooo.n-1].end - t.rcvNxt)
 }
 
 // acceptText implements accept_text on the current segment's trimmed view.
@@ -64,6 +69,10 @@ func (c *Conn) acceptText() {
 	}
 	if v.zeroWnd {
 		c.ackPending = true // text refused by a zero window: say so
+	}
+	if SeqLT(v.dup.start, v.dup.end) {
+		c.noteDuplicate(v.dup.start, v.dup.end)
+		c.ackPending = true // RFC 2883 4.1: report the duplicate at once
 	}
 	n := len(v.payload)
 	if n == 0 {
@@ -89,56 +98,28 @@ func (c *Conn) acceptText() {
 		return
 	}
 	c.holdOOO(v.seq, v.seq+uint32(n))
+	c.noteReceived(v.seq)
 }
 
 // joinOOO advances RCV.NXT over held text that is now in order.
 func (c *Conn) joinOOO() {
 	t := &c.t
 	drop := 0
-	for drop < t.nOOO && SeqLEQ(t.ooo[drop].start, t.rcvNxt) {
-		if r := t.ooo[drop]; SeqGT(r.end, t.rcvNxt) {
+	for drop < t.ooo.n && SeqLEQ(t.ooo.r[drop].start, t.rcvNxt) {
+		if r := t.ooo.r[drop]; SeqGT(r.end, t.rcvNxt) {
 			c.rcv.n += int(r.end - t.rcvNxt)
 			t.rcvNxt = r.end
 		}
 		drop++
 	}
 	if drop > 0 {
-		copy(t.ooo[:], t.ooo[drop:t.nOOO])
-		t.nOOO -= drop
+		t.ooo.dropFirst(drop)
 	}
 }
 
 // holdOOO records [s, e) as held, merging it with ranges it overlaps or
 // touches. With every range in use, text needing a new one is dropped.
-func (c *Conn) holdOOO(s, e uint32) {
-	t := &c.t
-	i := 0
-	for i < t.nOOO && SeqLT(t.ooo[i].end, s) {
-		i++
-	}
-	j := i
-	for j < t.nOOO && SeqLEQ(t.ooo[j].start, e) {
-		if SeqLT(t.ooo[j].start, s) {
-			s = t.ooo[j].start
-		}
-		if SeqGT(t.ooo[j].end, e) {
-			e = t.ooo[j].end
-		}
-		j++
-	}
-	switch {
-	case i == j: // a new range before ooo[i]
-		if t.nOOO == maxOOO {
-			return
-		}
-		copy(t.ooo[i+1:t.nOOO+1], t.ooo[i:t.nOOO])
-		t.nOOO++
-	case j > i+1: // ooo[i:j] merge into one
-		copy(t.ooo[i+1:], t.ooo[j:t.nOOO])
-		t.nOOO -= j - i - 1
-	}
-	t.ooo[i] = seqRange{s, e}
-}
+func (c *Conn) holdOOO(s, e uint32) { c.t.ooo.add(seqRange{s, e}, maxOOO) }
 
 // deliver implements the deliver action.
 func (c *Conn) deliver() {
@@ -152,7 +133,7 @@ func (c *Conn) deliver() {
 	}
 	c.rcv.read(0, p[:k])
 	c.rcv.consume(k)
-	if c.rcv.n == 0 && t.nOOO == 0 {
+	if c.rcv.n == 0 && t.ooo.n == 0 {
 		c.rcv.head = 0
 	}
 	c.un = k

@@ -38,14 +38,65 @@ func (f Flags) String() string {
 // Segment is a TCP segment as the machine sees it: the fields of RFC 9293
 // 3.3.1 "current segment variables" plus the options the TCB uses. It is
 // independent of any wire format; tunnet/header converts.
+//
+// Window is the header's 16-bit field as sent: on a SYN the window in
+// bytes, on any other segment the window shifted right by the sender's
+// window scale (RFC 7323 2.3). The receiving Conn scales it back.
 type Segment struct {
-	Seq     uint32 // SEG.SEQ
-	Ack     uint32 // SEG.ACK (meaningful when ACK is set)
-	Flags   Flags
-	Window  uint32 // SEG.WND in bytes (after any window scaling)
-	MSS     uint16 // MSS option; 0 when absent (only on SYNs)
+	Seq    uint32 // SEG.SEQ
+	Ack    uint32 // SEG.ACK (meaningful when ACK is set)
+	Flags  Flags
+	Window uint16 // the window field (scaled unless SYN)
+	MSS    uint16 // MSS option; 0 when absent (only on SYNs)
+
+	Opts   Opts   // which of the options below are present
+	WScale uint8  // window scale option: the sender's shift (SYNs only)
+	TSVal  uint32 // timestamps option (RFC 7323 3): the sender's clock
+	TSEcr  uint32 // and the timestamp it echoes
+	// SACK blocks (RFC 2018): NumSACK of them, the most recent first.
+	SACK    [MaxSACKBlocks]SACKBlock
+	NumSACK uint8
+
 	Payload []byte // text; when sent by a Conn it aliases the send buffer
 }
+
+// Opts are the TCP options a Segment carries, besides MSS.
+type Opts uint8
+
+// Options (RFC 7323, RFC 2018).
+const (
+	OptWScale        Opts = 1 << iota // window scale (SYNs only)
+	OptSACKPermitted                  // SACK-permitted (SYNs only)
+	OptTimestamps                     // TSVal and TSEcr
+)
+
+// Has reports whether all of the options in x are present.
+func (o Opts) Has(x Opts) bool { return o&x == x }
+
+func (o Opts) String() string {
+	if o == 0 {
+		return "none"
+	}
+	var parts []string
+	for i, name := range [...]string{"WS", "SACK-perm", "TS"} {
+		if o&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, "+")
+}
+
+// SACKBlock is one SACK block (RFC 2018 3): the sequence space
+// [Left, Right) received beyond a hole.
+type SACKBlock struct{ Left, Right uint32 }
+
+// MaxSACKBlocks is the most SACK blocks the 40 bytes of options can hold
+// (three beside a timestamps option).
+const MaxSACKBlocks = 4
+
+// MaxShift is the largest window scale shift (RFC 7323 2.3): larger
+// values a peer sends are taken as 14.
+const MaxShift = 14
 
 // Len is SEG.LEN: the payload length plus one for SYN and one for FIN.
 func (s *Segment) Len() uint32 {

@@ -190,6 +190,18 @@ func notSynFin(_ context.Context, args ...any) bool {
 	return f != nil && !f.a.SynFin()
 }
 
+// pawsReject is the stateless guard for paws_reject.
+func pawsReject(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && f.a.PawsReject()
+}
+
+// notPawsReject is the stateless guard for !paws_reject.
+func notPawsReject(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && !f.a.PawsReject()
+}
+
 // rfc1337 is the stateless guard for rfc1337.
 func rfc1337(_ context.Context, args ...any) bool {
 	f := firingOf(args)
@@ -604,8 +616,16 @@ func ruleTimeWaitRcvRstOld(_ context.Context, args ...any) bool {
 
 // ruleSyncRcvUnacceptable records rule sync_rcv_unacceptable if its guards hold (see firing).
 func ruleSyncRcvUnacceptable(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil {
+	if f := firingOf(args); f != nil && !f.a.PawsReject() {
 		f.rule = RuleSyncRcvUnacceptable
+	}
+	return true
+}
+
+// ruleSyncRcvPaws records rule sync_rcv_paws if its guards hold (see firing).
+func ruleSyncRcvPaws(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && f.a.PawsReject() {
+		f.rule = RuleSyncRcvPaws
 	}
 	return true
 }
@@ -793,7 +813,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRstExact, rstInWindow, ruleSyncRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRstExact, notRstInWindow, ruleSyncRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateEstablished).
@@ -813,7 +834,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRstExact, rstInWindow, ruleSyncRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRstExact, notRstInWindow, ruleSyncRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateFinWait1).
@@ -836,7 +858,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRstExact, rstInWindow, ruleSyncRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRstExact, notRstInWindow, ruleSyncRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateFinWait2).
@@ -856,7 +879,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRstExact, rstInWindow, ruleSyncRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRstExact, notRstInWindow, ruleSyncRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateCloseWait).
 		InternalTransition(EventSend, keepState, ruleOpenSend).
@@ -875,7 +899,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRstExact, rstInWindow, ruleSyncRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRstExact, notRstInWindow, ruleSyncRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateClosing).
@@ -898,7 +923,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRstExact, rstInWindow, ruleSyncRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRstExact, notRstInWindow, ruleSyncRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateLastAck).
@@ -921,7 +947,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRstExact, rstInWindow, ruleSyncRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRstExact, notRstInWindow, ruleSyncRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
 	sm.Configure(StateTimeWait).
@@ -940,6 +967,7 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvRst, keepState, notRfc1337, notRstExact, rstInWindow, ruleTimeWaitRcvRstWindow).
 		InternalTransition(EventRcvRst, keepState, notRfc1337, notRstExact, notRstInWindow, ruleTimeWaitRcvRstOld).
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
-		InternalTransition(EventRcvUnacceptable, keepState, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
+		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		Permit(EventTimeout2msl, StateClosed, ruleTimeWaitTimeout)
 }

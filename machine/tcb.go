@@ -21,6 +21,25 @@ type tcb struct {
 	peerMSS uint16 // MSS option of the peer's SYN (0: none)
 	sndMSS  uint16 // effective send MSS
 
+	// Options (options.go). opts is what both SYNs carried: window
+	// scaling, SACK and timestamps are on exactly for those.
+	opts        Opts
+	sndShift    uint8  // the peer's window scale: applied to windows received
+	rcvShift    uint8  // ours: applied to windows sent
+	tsOffset    uint32 // per-connection offset of our timestamp clock (RFC 7323 7.1)
+	tsRecent    uint32 // TS.Recent (RFC 7323 4.3)
+	tsRecentAt  time.Duration
+	lastAckSent uint32 // Last.ACK.sent: the ACK field of our latest ACK
+
+	// SACK (sack.go): what the peer reported holding, and, as receiver,
+	// where the latest out-of-order segments went and a duplicate to
+	// report.
+	sacked     rangeSet
+	recent     [sackRecent]uint32
+	nRecent    int
+	dsack      seqRange
+	dsackValid bool
+
 	// Where the connection stands.
 	synSent    bool // our SYN went out (SND.NXT > ISS)
 	synAcked   bool // our SYN is acknowledged (SND.UNA > ISS)
@@ -51,8 +70,7 @@ type tcb struct {
 	challengeCount int
 
 	// Out-of-order text held for reassembly: sorted, disjoint ranges.
-	ooo  [maxOOO]seqRange
-	nOOO int
+	ooo rangeSet
 
 	// A new incarnation out of TIME-WAIT starts its ISS at or above the
 	// old SND.NXT.
@@ -63,9 +81,6 @@ type tcb struct {
 // maxOOO bounds the out-of-order ranges held for reassembly; text that
 // would need another range is dropped (the peer retransmits it).
 const maxOOO = 16
-
-// seqRange is the sequence space [start, end).
-type seqRange struct{ start, end uint32 }
 
 // Guards. They only read: the stateless cross-check calls them again.
 
@@ -107,11 +122,18 @@ func (c *Conn) RstInWindow() bool {
 // PassiveOpen is guard passive_open: the connection came from LISTEN.
 func (c *Conn) PassiveOpen() bool { return c.t.passive }
 
-// SynNewIncarnation is guard syn_new_incarnation (RFC 6191 without
-// timestamps): a listener exists and SEG.SEQ > RCV.NXT.
+// SynNewIncarnation is guard syn_new_incarnation (RFC 6191): a listener
+// exists and, when the connection used timestamps and the SYN carries one,
+// SEG.TSval > TS.Recent; otherwise SEG.SEQ > RCV.NXT.
 func (c *Conn) SynNewIncarnation() bool {
 	s := c.seg
-	return s != nil && c.acceptIncarnation && s.Flags&SYN != 0 && SeqGT(s.Seq, c.t.rcvNxt)
+	if s == nil || !c.acceptIncarnation || s.Flags&SYN == 0 {
+		return false
+	}
+	if c.t.opts.Has(OptTimestamps) && s.Opts.Has(OptTimestamps) {
+		return SeqGT(s.TSVal, c.t.tsRecent)
+	}
+	return SeqGT(s.Seq, c.t.rcvNxt)
 }
 
 // SynFin is guard syn_fin: the segment carries both SYN and FIN.
@@ -139,6 +161,7 @@ func (c *Conn) SelectIss() {
 	}
 	t.iss, t.sndUna, t.sndNxt, t.sndBufSeq = iss, iss, iss, iss+1
 	t.sndWl2 = iss
+	t.tsOffset = tsOffset(&c.cfg.ISNKey, c.tuple)
 }
 
 // SendSyn is action send_syn: <SEQ=ISS><CTL=SYN> with our MSS;
@@ -158,9 +181,9 @@ func (c *Conn) AcceptSyn() {
 	t, s := &c.t, c.seg
 	t.irs, t.rcvNxt, t.irsValid = s.Seq, s.Seq+1, true
 	c.learnMSS(s.MSS)
-	t.sndWnd, t.sndWl1 = s.Window, s.Seq
-	t.maxSndWnd = max(t.maxSndWnd, s.Window)
-	t.rcvAdv = t.rcvNxt + c.rcvFreeWindow()
+	t.sndWnd, t.sndWl1 = c.segWindow(s), s.Seq
+	t.maxSndWnd = max(t.maxSndWnd, t.sndWnd)
+	t.rcvAdv = t.rcvNxt + c.rcvSynWindow()
 }
 
 // SendSynack is action send_synack: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
@@ -192,9 +215,9 @@ func (c *Conn) CompleteOpen() {
 	t.irs, t.rcvNxt, t.irsValid = s.Seq, s.Seq+1, true
 	c.learnMSS(s.MSS)
 	c.ackNew(s.Ack)
-	t.sndWnd, t.sndWl1, t.sndWl2 = s.Window, s.Seq, s.Ack
-	t.maxSndWnd = max(t.maxSndWnd, s.Window)
-	t.rcvAdv = t.rcvNxt + c.rcvFreeWindow()
+	t.sndWnd, t.sndWl1, t.sndWl2 = c.segWindow(s), s.Seq, s.Ack
+	t.maxSndWnd = max(t.maxSndWnd, t.sndWnd)
+	t.rcvAdv = t.rcvNxt + c.rcvSynWindow()
 	if t.synRexmitted {
 		t.rto.synTimedOut(c.cfg)
 	}
@@ -212,8 +235,8 @@ func (c *Conn) CompleteOpen() {
 func (c *Conn) CompletePassive() {
 	t, s := &c.t, c.seg
 	c.ackNew(s.Ack)
-	t.sndWnd, t.sndWl1, t.sndWl2 = s.Window, s.Seq, s.Ack
-	t.maxSndWnd = max(t.maxSndWnd, s.Window)
+	t.sndWnd, t.sndWl1, t.sndWl2 = c.segWindow(s), s.Seq, s.Ack
+	t.maxSndWnd = max(t.maxSndWnd, t.sndWnd)
 	if t.synRexmitted {
 		t.rto.synTimedOut(c.cfg)
 	}
@@ -240,9 +263,13 @@ func (c *Conn) SendChallengeAck() {
 // about the sequence space cannot ACK each other forever (as Linux limits
 // out-of-window ACKs).
 func (c *Conn) SendDupack() {
-	if c.takeACKBudget() {
-		c.ackPending = true
+	if !c.takeACKBudget() {
+		return
 	}
+	if s := c.seg; s != nil && len(s.Payload) > 0 && SeqLEQ(s.Seq+uint32(len(s.Payload)), c.t.rcvNxt) {
+		c.noteDuplicate(s.Seq, s.Seq+uint32(len(s.Payload))) // all of it received before (RFC 2883 4.1)
+	}
+	c.ackPending = true
 }
 
 // ackBudgetSpent reports whether takeACKBudget would refuse at the time of
@@ -306,10 +333,12 @@ func (c *Conn) ProcessAck() {
 	case ack == t.sndUna:
 		c.dupAck(s)
 	}
+	c.takeSACK(s)
 	if SeqLEQ(t.sndUna, ack) && SeqLEQ(ack, t.sndNxt) &&
 		(SeqLT(t.sndWl1, s.Seq) || (t.sndWl1 == s.Seq && SeqLEQ(t.sndWl2, ack))) {
-		opened := t.sndWnd == 0 && s.Window > 0
-		wnd := s.Window
+		wnd := c.segWindow(s)
+		opened := t.sndWnd == 0 && wnd > 0
+		t.maxSndWnd = max(t.maxSndWnd, wnd)
 		if SeqLT(ack+max(wnd, 1), t.sndNxt) {
 			// The window shrank below what we already sent (a
 			// reordered older update, or a peer that shrinks: RFC
@@ -319,7 +348,6 @@ func (c *Conn) ProcessAck() {
 			wnd = t.sndNxt - ack
 		}
 		t.sndWnd, t.sndWl1, t.sndWl2 = wnd, s.Seq, ack
-		t.maxSndWnd = max(t.maxSndWnd, s.Window)
 		if opened && t.sndUna != t.sndNxt && t.synAcked {
 			// The window reopened under a probe the peer could not
 			// take: send it again now rather than at the backed-off
@@ -387,7 +415,7 @@ func (c *Conn) ErrClosing() { c.callErr = ErrClosing }
 func (c *Conn) SignalReset() {
 	c.snd.empty()
 	c.rcv.empty()
-	c.t.nOOO = 0
+	c.t.ooo.n = 0
 	c.err = ErrReset
 }
 
@@ -431,7 +459,7 @@ func (c *Conn) clearTCB() {
 	c.t = tcb{}
 	c.snd.empty()
 	c.rcv.empty()
-	c.ackPending = false
+	c.ackPending, c.sackOwed = false, false
 }
 
 // learnMSS sets the effective send MSS: the smaller of ours and the peer's

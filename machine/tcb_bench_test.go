@@ -63,7 +63,7 @@ func benchEstablished(b *testing.B) (*Conn, Segment) {
 	p.write(0, pattern(100000, 1))
 	p.write(1, pattern(100000, 2))
 	v := p.B().Vars()
-	return p.B(), Segment{Seq: v.RcvNxt, Ack: v.SndNxt, Window: 1 << 20}
+	return p.B(), Segment{Seq: v.RcvNxt, Ack: v.SndNxt, Window: MaxWindow}
 }
 
 // BenchmarkConnBulk moves 1 MiB from A to B over the loopback harness

@@ -20,7 +20,7 @@ func TestCopyToBehavesAlike(t *testing.T) {
 	}
 	p.A().Input(p.now, &out[1].seg)
 	p.A().ClearOutbox()
-	if p.A().t.nOOO == 0 {
+	if p.A().t.ooo.n == 0 {
 		t.Fatal("no out-of-order text held")
 	}
 	p.A().Write(p.now, []byte("unacknowledged"))

@@ -42,7 +42,7 @@ func TestBulkBothWays(t *testing.T) {
 		if len(w.seg.Payload) > DefaultMSS {
 			t.Fatalf("segment larger than the MSS: %v", w)
 		}
-		if w.seg.Window > uint32(p.cfg[w.from].rcvBuf()) {
+		if p.window(w.from, &w.seg) > uint32(p.cfg[w.from].rcvBuf()) {
 			t.Fatalf("window beyond the buffer: %v", w)
 		}
 	}

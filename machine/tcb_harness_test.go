@@ -247,3 +247,12 @@ func checkVars(t *testing.T, c *Conn) {
 		t.Fatalf("%v: SND.UNA %d SND.NXT %d SND.WND %d break invariant 3", c.State(), v.SndUna, v.SndNxt, v.SndWnd)
 	}
 }
+
+// window is the window in bytes seg, sent by side i, announces: its field
+// scaled by that side's shift, except on a SYN.
+func (p *pair) window(i int, seg *Segment) uint32 {
+	if seg.Flags&SYN != 0 {
+		return uint32(seg.Window)
+	}
+	return uint32(seg.Window) << p.c[i].t.rcvShift
+}

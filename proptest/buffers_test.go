@@ -14,6 +14,7 @@ import (
 func TestBuffersGrowWithData(t *testing.T) {
 	cfg := testCfg()
 	cfg.MSS, cfg.RcvBuf, cfg.SndBuf = 1000, 12000, 12000
+	cfg.NoTimestamps = true // whole 1000-byte segments (a timestamps option takes 12 of them)
 	w := NewWorld(Options{Config: cfg})
 	if err := establish(w); err != nil {
 		t.Fatal(err)

@@ -48,6 +48,8 @@ type flowGhost struct {
 	progressValid bool
 	progressAt    time.Duration // the last ACK of new data, or when data became outstanding (invariant 36)
 
+	opt optGhost // the options both SYNs carried, TS.Recent (options.go)
+
 	measuring bool // an RTT measurement runs (invariant 34)
 	synRexmit bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
 }
@@ -113,6 +115,12 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	a := &r.After
 	same := !fresh && hasSendSeq(r.From) && hasSendSeq(r.To)
 	edgeBefore, edgeValid := g.advEdge, g.advValid && same
+	if w.checkOptions(r, g); w.err != nil {
+		return
+	}
+	// The peer sees our window rounded down to the scale's granularity
+	// (RFC 7323 2.3): the edge it saw may lie that much short of ours.
+	gran := uint32(1)<<g.opt.sendShift() - 1
 
 	if r.Kind == simnet.Input && same {
 		w.checkAckRange(r)
@@ -129,7 +137,7 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		}
 		// Invariant 21: nothing is taken beyond the right edge advertised.
 		if w.err == nil && edgeValid && isSync(r.To) &&
-			(machine.SeqGT(a.RcvNxt, edgeBefore) || machine.SeqGT(a.RcvHeldEnd, edgeBefore)) {
+			(machine.SeqGT(a.RcvNxt, edgeBefore+gran) || machine.SeqGT(a.RcvHeldEnd, edgeBefore+gran)) {
 			w.fail(21, "%v took text up to RCV.NXT %d (held to %d) beyond the right edge %d it advertised (%s)",
 				s, a.RcvNxt, a.RcvHeldEnd, edgeBefore, simnet.FormatSegment(in))
 		}
@@ -139,7 +147,7 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	}
 	for i := range r.Steps {
 		if handshakeDone(r.Steps[i].Rule) && r.Kind == simnet.Input {
-			g.wlValid, g.wl1, g.wl2, g.wnd = true, in.Seq, in.Ack, in.Window
+			g.wlValid, g.wl1, g.wl2, g.wnd = true, in.Seq, in.Ack, g.opt.inWindow(in)
 		}
 	}
 
@@ -195,7 +203,7 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkSampled(r, g, same); w.err != nil {
 		return
 	}
-	if w.checkRecovery(r, &g.rec, same); w.err != nil {
+	if w.checkRecovery(r, &g.rec, g.opt.inWindow(in), same); w.err != nil {
 		return
 	}
 	if w.checkSynResent(r); w.err != nil {
@@ -228,42 +236,56 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	}
 }
 
-// checkAdvertised is invariant 22: every window advertised is the free
-// space of the receive buffer (at most the 16-bit field), held back only by
-// receiver SWS avoidance; its right edge never moves left, and moves right
-// only by at least min(RcvBuf/2, MSS).
+// checkAdvertised is invariants 22 and 38: every window advertised, read
+// with the scale this side's SYN announced (RFC 7323 2.3; a SYN's window
+// unscaled), is the free space of the receive buffer (at most what the
+// field can carry), never more (38 when scaled), and less only by receiver
+// SWS avoidance and the scale's rounding; its right edge never moves left
+// and moves right only by at least min(RcvBuf/2, MSS), both up to that
+// rounding (2^shift - 1 bytes).
 func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 	s := r.Side
 	b, a := &r.Before, &r.After
 	qmin, qmax := min(b.RcvQueued, a.RcvQueued), max(b.RcvQueued, a.RcvQueued)
-	freeMax := min(uint32(w.cfg.RcvBuf-qmin), machine.MaxWindow)
-	freeMin := min(uint32(max(w.cfg.RcvBuf-qmax, 0)), machine.MaxWindow)
 	thr := w.sws()
 	for i := range r.Out {
 		o := &r.Out[i]
 		if o.Flags.Has(machine.RST) || !hasSendSeq(r.To) && !o.Flags.Has(machine.SYN) {
 			continue
 		}
-		if o.Window > freeMax {
-			w.fail(22, "%v advertised a window of %d with %d bytes of its %d-byte buffer in use: more than it can hold (%s)",
-				s, o.Window, qmin, w.cfg.RcvBuf, simnet.FormatSegment(o))
+		shift := g.opt.sendShift()
+		if o.Flags.Has(machine.SYN) {
+			shift = 0
+		}
+		fieldMax := uint32(machine.MaxWindow) << shift
+		freeMax := min(uint32(w.cfg.RcvBuf-qmin), fieldMax)
+		freeMin := min(uint32(max(w.cfg.RcvBuf-qmax, 0)), fieldMax)
+		gran := uint32(1)<<shift - 1
+		wnd := g.opt.outWindow(o)
+		if wnd > freeMax {
+			inv := 22
+			if shift > 0 {
+				inv = 38
+			}
+			w.fail(inv, "%v advertised a window of %d (field %d, shift %d) with %d bytes of its %d-byte buffer in use: more than it can hold (%s)",
+				s, wnd, o.Window, shift, qmin, w.cfg.RcvBuf, simnet.FormatSegment(o))
 			return
 		}
-		if o.Window < freeMin && freeMin-o.Window >= thr {
-			w.fail(22, "%v advertised a window of %d with %d bytes free: less than the free space by %d or more (SWS allows less than %d)",
-				s, o.Window, freeMin, thr, thr)
+		if wnd < freeMin && freeMin-wnd >= thr+gran {
+			w.fail(22, "%v advertised a window of %d with %d bytes free: less than the free space by %d or more (SWS allows less than %d, the scale rounds by %d)",
+				s, wnd, freeMin, thr+gran, thr, gran)
 			return
 		}
 		if !o.Flags.Has(machine.ACK) {
 			continue
 		}
-		edge := o.Ack + o.Window
+		edge := o.Ack + wnd
 		if g.advValid {
-			if machine.SeqLT(edge, g.advEdge) {
+			if machine.SeqLT(edge+gran, g.advEdge) {
 				w.fail(22, "%v moved its window's right edge left, from %d to %d (%s)", s, g.advEdge, edge, simnet.FormatSegment(o))
 				return
 			}
-			if d := edge - g.advEdge; machine.SeqGT(edge, g.advEdge) && d < thr {
+			if d := edge - g.advEdge; machine.SeqGT(edge, g.advEdge) && d > gran && d+gran < thr {
 				w.fail(22, "%v moved its window's right edge right by %d bytes, less than min(RcvBuf/2, MSS) = %d: silly window (%s)",
 					s, d, thr, simnet.FormatSegment(o))
 				return

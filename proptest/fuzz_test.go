@@ -67,7 +67,7 @@ func FuzzWorld(f *testing.F) {
 					Flags:   machine.Flags(c.Intn("flags", 64)),
 					SeqOff:  c.u32(),
 					AckBack: uint32(c.Intn("ackback", 70000)),
-					Window:  uint32(c.Intn("window", 1<<16)),
+					Window:  uint16(c.Intn("window", 1<<16)),
 					MSS:     uint16(c.Intn("mss", 1<<16)),
 					Len:     c.Intn("len", 40),
 				})

@@ -28,10 +28,12 @@ const (
 	AfterFIN                    // with the peer's FIN held out of order: text beyond it (k even) or a second FIN at RCV.NXT (k odd)
 	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
 	Reassemble                  // the peer's own text shaped around the ranges held out of order (see reassemblySegment)
+	OldTimestamp                // an ACK at RCV.NXT (with the peer's text when k is odd) whose timestamp is older than TS.Recent: PAWS drops it (RFC 7323 5.3)
+	ForgedSACK                  // a duplicate ACK whose SACK blocks lie beyond SND.NXT, below SND.UNA, are inverted, or (k%4 == 3) are valid
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble", "old-timestamp", "forged-sack"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -75,7 +77,7 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 	case FutureACK:
 		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.nxt + 1 + k, Window: 64}
 	case WindowShrink:
-		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una, Window: 1 + k%4}
+		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una, Window: uint16(1 + k%4)}
 	case BareFIN:
 		return machine.Segment{Flags: machine.FIN, Seq: x.rcvNxt, Window: 64}
 	case StaleACK:
@@ -83,19 +85,19 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 	case SynFIN:
 		return machine.Segment{Flags: machine.SYN | machine.FIN, Seq: x.rcvNxt + k, Window: 64, MSS: 536}
 	case OldACKData:
-		return machine.Segment{Flags: machine.ACK | machine.PSH, Seq: x.rcvNxt, Ack: x.una - v.MaxSndWnd - 1 - k, Window: x.wnd, Payload: filler(1 + int(k%3))}
+		return machine.Segment{Flags: machine.ACK | machine.PSH, Seq: x.rcvNxt, Ack: x.una - v.MaxSndWnd - 1 - k, Window: x.wndField, Payload: filler(1 + int(k%3))}
 	case AfterFIN:
 		if !v.PeerFinHeld {
 			return HostileSegment(EdgeData, v, 0)
 		}
-		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Seq: v.PeerFinSeq + 1 + k%3, Ack: x.una, Window: x.wnd, Payload: filler(1 + int(k%4))}
+		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Seq: v.PeerFinSeq + 1 + k%3, Ack: x.una, Window: x.wndField, Payload: filler(1 + int(k%4))}
 		if k%2 == 1 { // a bare FIN in order, before the one held
 			seg.Seq, seg.Flags, seg.Payload = x.rcvNxt, machine.ACK|machine.FIN, nil
 		}
 		return seg
 	case EdgeData:
 		n := 1 + k%3
-		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wnd}
+		seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wndField}
 		switch k % 6 {
 		case 0: // the first byte just beyond the right edge
 			seg.Seq, n = x.rcvNxt+x.rcvWnd, 1
@@ -113,6 +115,27 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			seg.Flags |= machine.FIN
 		}
 		seg.Payload = filler(int(n))
+		return seg
+	case OldTimestamp:
+		seg := machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una, Window: x.wndField,
+			Opts: machine.OptTimestamps, TSVal: v.TSRecent - 1 - k%3, TSEcr: 0}
+		if k%2 == 1 {
+			seg.Flags |= machine.PSH
+			seg.Payload = filler(1 + int(k%3))
+		}
+		return seg
+	case ForgedSACK:
+		seg := machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una, Window: x.wndField, NumSACK: 1}
+		switch k % 4 {
+		case 0: // beyond SND.NXT
+			seg.SACK[0] = machine.SACKBlock{Left: x.nxt, Right: x.nxt + 1 + k}
+		case 1: // below SND.UNA
+			seg.SACK[0] = machine.SACKBlock{Left: x.una - 2 - k, Right: x.una - 1}
+		case 2: // inverted
+			seg.SACK[0] = machine.SACKBlock{Left: x.nxt, Right: x.una + 1}
+		case 3: // valid, when something is outstanding
+			seg.SACK[0] = machine.SACKBlock{Left: x.una + 1, Right: x.nxt}
+		}
 		return seg
 	}
 	return machine.Segment{}
@@ -188,6 +211,11 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 			seg = HostileSegment(h, &v, k+1)
 		}
 	}
+	if h == OldTimestamp && len(seg.Payload) > 0 && !w.peerText(to, &v, &seg) {
+		// Without timestamps on, PAWS does not drop it: text that is not
+		// the peer's would be taken.
+		seg.Payload, seg.Flags = nil, machine.ACK
+	}
 	if h == EdgeData && k%6 != 0 && k%6 != 2 && !w.peerText(to, &v, &seg) {
 		// The peer has not written the bytes this segment would carry, so
 		// a segment (partly) inside the window cannot be made of them:
@@ -216,7 +244,7 @@ type RawSegment struct {
 	Flags   machine.Flags // FIN is dropped: a forged in-window FIN ends a stream early, which TCP cannot prevent either
 	SeqOff  uint32
 	AckBack uint32
-	Window  uint32
+	Window  uint16
 	MSS     uint16
 	Len     int // payload bytes: the peer's own bytes at that place, or none when it has not written them
 }

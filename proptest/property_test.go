@@ -45,6 +45,20 @@ func drawWorld(t *rapid.T, base Options) *World {
 	if cfg.HandshakeTimeout == 0 && rapid.IntRange(0, 7).Draw(t, "quick_handshake") == 0 {
 		cfg.HandshakeTimeout = 2 * time.Second
 	}
+	// Each end offers each option in three runs of four, so both with,
+	// both without and either alone all occur; a window scale above what
+	// the tiny buffers need makes the scaled windows round.
+	drawOptions := func(who string) OptionConfig {
+		return OptionConfig{
+			NoWindowScale: rapid.IntRange(0, 3).Draw(t, who+"_no_ws") == 0,
+			NoTimestamps:  rapid.IntRange(0, 3).Draw(t, who+"_no_ts") == 0,
+			NoSACK:        rapid.IntRange(0, 3).Draw(t, who+"_no_sack") == 0,
+			WindowShift:   uint8(rapid.SampledFrom([]int{0, 0, 1, 3}).Draw(t, who+"_shift")),
+		}
+	}
+	a, b := drawOptions("a"), drawOptions("b")
+	a.Apply(&cfg)
+	base.PeerOptions = &b
 	var start time.Duration
 	if rapid.IntRange(0, 3).Draw(t, "near_wrap") > 0 {
 		cfg.ISNKey = NearWrapKey()

@@ -59,7 +59,7 @@ func (w *World) checkHeldForm(s simnet.Side, c *machine.Conn) {
 // opens a range). Range i is (k/5) modulo the ranges held.
 func reassemblySegment(c *machine.Conn, v *machine.Vars, k uint32) machine.Segment {
 	x := varsOf(v)
-	seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wnd}
+	seg := machine.Segment{Flags: machine.ACK | machine.PSH, Ack: x.una, Window: x.wndField}
 	start, end := x.rcvNxt+2+k%7, x.rcvNxt+3+k%7+k%3 // a small piece past RCV.NXT
 	if n := v.RcvHeldRanges; n > 0 && k%5 != 4 {
 		i := int(k/5) % n
@@ -167,7 +167,7 @@ func (w *World) checkReceive(r *simnet.Record, g *flowGhost) {
 // is, at the sequence number it arrived with.
 func (w *World) checkPromptACK(r *simnet.Record) {
 	in := &r.In
-	if r.Kind != simnet.Input || len(r.Steps) == 0 || r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable ||
+	if r.Kind != simnet.Input || len(r.Steps) == 0 || droppedUnread(r) ||
 		in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) || !in.Flags.Has(machine.ACK) {
 		return
 	}
@@ -218,8 +218,8 @@ func hasAnyAck(out []machine.Segment) bool {
 // falls in the receive window is kept, in order or held out of order, as
 // long as fewer than maxHeldRanges ranges are in use.
 func (w *World) checkHeld(r *simnet.Record, live bool) {
-	if w.err != nil || len(r.In.Payload) == 0 {
-		return
+	if w.err != nil || len(r.In.Payload) == 0 || droppedUnread(r) && r.Steps[0].Rule == machine.RuleSyncRcvPaws {
+		return // PAWS drops an old duplicate whatever its place (invariant 39)
 	}
 	switch r.From {
 	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
@@ -332,6 +332,9 @@ func (w *World) checkAcceptability(r *simnet.Record) {
 		ok = in.Flags.Has(machine.ACK) && len(in.Payload) > 0 && in.Seq == nxt && !b.FinRcvd
 	default:
 		ok = seqInWindow(in.Seq, nxt, wnd) || seqInWindow(in.Seq+n-1, nxt, wnd)
+	}
+	if r.Steps[0].Rule == machine.RuleSyncRcvPaws {
+		return // an old duplicate by its timestamp: invariant 39 judges it
 	}
 	dropped := r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable
 	if ok == dropped {

@@ -39,7 +39,7 @@ func resendSize(una uint32, b *machine.Vars, wnd uint32) uint32 {
 // says. A retransmission timeout resends the head the same way, or, with
 // nothing outstanding, sends one byte into a zero window (else up to one
 // MSS that fits) to probe it; either starts recovery.
-func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, same bool) {
+func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, same bool) {
 	if !same {
 		*g = recoveryGhost{}
 	}
@@ -66,7 +66,7 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, same bool) {
 			g.inRecovery, g.recover = true, a.SndNxt
 		}
 	case simnet.Input:
-		if len(r.Steps) == 0 || r.Steps[0].Rule == machine.RuleSyncRcvUnacceptable || !in.Flags.Has(machine.ACK) ||
+		if len(r.Steps) == 0 || droppedUnread(r) || !in.Flags.Has(machine.ACK) ||
 			in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) ||
 			!machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) {
 			return
@@ -82,7 +82,7 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, same bool) {
 				}
 			}
 		case in.Ack == b.SndUna:
-			if b.SndUna != b.SndNxt && len(in.Payload) == 0 && !in.Flags.Has(machine.FIN) && uint32(in.Window) == b.SndWnd {
+			if b.SndUna != b.SndNxt && len(in.Payload) == 0 && !in.Flags.Has(machine.FIN) && inWnd == b.SndWnd {
 				g.dups++
 				if g.dups == 3 {
 					want, size = true, resendSize(b.SndUna, b, b.SndWnd)
@@ -92,7 +92,7 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, same bool) {
 				g.dups = 0
 			}
 		}
-		if b.SndWnd == 0 && a.SndWnd > 0 && in.Window > 0 && a.SndUna != b.SndNxt && !want {
+		if b.SndWnd == 0 && a.SndWnd > 0 && inWnd > 0 && a.SndUna != b.SndNxt && !want {
 			want, size = true, resendSize(a.SndUna, b, a.SndWnd) // reopened under a probe
 		}
 	default:

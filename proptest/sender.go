@@ -38,7 +38,7 @@ func (w *World) checkWindowUpdate(r *simnet.Record, g *flowGhost) {
 		}
 		return
 	}
-	want := in.Window
+	want := g.opt.inWindow(in)
 	if machine.SeqLT(in.Ack+max(want, 1), b.SndNxt) {
 		want = b.SndNxt - in.Ack
 	}
@@ -46,7 +46,7 @@ func (w *World) checkWindowUpdate(r *simnet.Record, g *flowGhost) {
 		w.fail(23, "%v set SND.WND to %d on %s, the newest update: want %d", r.Side, a.SndWnd, simnet.FormatSegment(in), want)
 		return
 	}
-	g.wl1, g.wl2, g.wnd = in.Seq, in.Ack, in.Window
+	g.wl1, g.wl2, g.wnd = in.Seq, in.Ack, g.opt.inWindow(in)
 }
 
 // checkSentWindow is invariant 24: new text never goes beyond SND.UNA +

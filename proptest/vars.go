@@ -1,19 +1,34 @@
 package proptest
 
-import "github.com/tcpfsm/tcpfsm/machine"
+import (
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
 
 // vars is the part of machine.Vars the invariants read.
 type vars struct {
 	una, nxt, wnd, iss uint32 // SND.UNA, SND.NXT, SND.WND, ISS
 	rcvNxt, rcvWnd     uint32 // RCV.NXT, RCV.WND
 	irs                uint32 // IRS
+	wndField           uint16 // SND.WND as the peer's window field would carry it (scaled by its shift)
 }
 
 func varsOf(v *machine.Vars) vars {
 	return vars{
 		una: v.SndUna, nxt: v.SndNxt, wnd: v.SndWnd, iss: v.ISS,
 		rcvNxt: v.RcvNxt, rcvWnd: v.RcvWnd, irs: v.IRS,
+		wndField: uint16(min(v.SndWnd>>v.SndShift, machine.MaxWindow)),
 	}
+}
+
+// droppedUnread reports an input record whose segment was dropped before
+// its ACK or text were looked at: by the sequence test or by PAWS.
+func droppedUnread(r *simnet.Record) bool {
+	if len(r.Steps) == 0 {
+		return false
+	}
+	rule := r.Steps[0].Rule
+	return rule == machine.RuleSyncRcvUnacceptable || rule == machine.RuleSyncRcvPaws
 }
 
 // States in which the send sequence variables are defined.

@@ -22,6 +22,10 @@ type Options struct {
 	// Config is shared by both endpoints, as by the Conns of one stack.
 	// Zero fields take the test defaults of TestConfig.
 	Config machine.Config
+	// PeerOptions, if set, are side B's TCP options (window scaling,
+	// timestamps, SACK), so that the two ends can differ in what they
+	// offer; everything else is Config's.
+	PeerOptions *OptionConfig
 	// Start is the clock's initial value (see StartNearWrap).
 	Start time.Duration
 	// Seed drives the simulator's random faults (Faults).
@@ -48,6 +52,18 @@ type Options struct {
 	// (the exhaustive checker), so the other side's deadlines may lie
 	// behind it: the check that timers are armed in the future is off.
 	AbstractTime bool
+}
+
+// OptionConfig is the part of machine.Config that says which TCP options
+// an end offers.
+type OptionConfig struct {
+	NoWindowScale, NoTimestamps, NoSACK bool
+	WindowShift                         uint8
+}
+
+// Apply sets c's option fields to o's.
+func (o *OptionConfig) Apply(c *machine.Config) {
+	c.NoWindowScale, c.NoTimestamps, c.NoSACK, c.WindowShift = o.NoWindowScale, o.NoTimestamps, o.NoSACK, o.WindowShift
 }
 
 // TestConfig fills the zero fields of c with values that keep simulated
@@ -151,8 +167,12 @@ func NewWorld(o Options) *World {
 	if rw := o.Mutation.Rewrite; rw != nil {
 		rewrite = func(_ simnet.Side, s *machine.Segment) { rw(s) }
 	}
+	cfgB := cfg
+	if p := o.PeerOptions; p != nil {
+		p.Apply(&cfgB)
+	}
 	w.net = simnet.New(simnet.Options{
-		A: &cfg, B: &cfg,
+		A: &cfg, B: &cfgB,
 		Start:    o.Start,
 		Seed:     o.Seed,
 		Faults:   o.Faults,

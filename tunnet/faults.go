@@ -45,8 +45,9 @@ func (s *Stack) reportDrop(pkt []byte, inbound bool) {
 	if inbound {
 		d.Tuple = machine.Tuple{LocalAddr: p.Dst, LocalPort: p.TCP.DstPort, RemoteAddr: p.Src, RemotePort: p.TCP.SrcPort}
 	}
-	d.Seg = SegmentInfo{Seq: p.TCP.Seq, Ack: p.TCP.Ack, Flags: machine.Flags(p.TCP.Flags) & flagMask,
-		Window: uint32(p.TCP.Window), MSS: p.TCP.Opts.MSS, Len: len(p.Payload)}
+	var seg machine.Segment
+	segmentFromHeader(&p, &seg)
+	d.Seg = segmentInfo(&seg)
 	f(d)
 }
 

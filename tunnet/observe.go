@@ -38,15 +38,18 @@ type Transition struct {
 type SegmentInfo struct {
 	Seq, Ack uint32
 	Flags    machine.Flags
-	Window   uint32 // as on the wire
+	Window   uint16 // the window field as on the wire (scaled, unless SYN)
 	MSS      uint16
-	Len      int // payload bytes
+	Opts     machine.Opts // window scale, SACK-permitted, timestamps
+	WScale   uint8        // the window scale option's shift (Opts has machine.OptWScale)
+	NumSACK  int          // SACK blocks
+	Len      int          // payload bytes
 }
 
-// segmentInfo describes s as it is (or was) on the wire: without window
-// scaling the window field holds at most 65535.
+// segmentInfo describes s as it is (or was) on the wire.
 func segmentInfo(s *machine.Segment) SegmentInfo {
-	return SegmentInfo{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: min(s.Window, machine.MaxWindow), MSS: s.MSS, Len: len(s.Payload)}
+	return SegmentInfo{Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, Window: s.Window, MSS: s.MSS,
+		Opts: s.Opts, WScale: s.WScale, NumSACK: int(s.NumSACK), Len: len(s.Payload)}
 }
 
 // Snapshot counts the stack's connections per state, like `ss -tan`.

@@ -291,22 +291,9 @@ func (r *rxState) deliver(b []byte) {
 		return
 	}
 	t := machine.Tuple{LocalAddr: p.Dst, LocalPort: p.TCP.DstPort, RemoteAddr: p.Src, RemotePort: p.TCP.SrcPort}
-	r.seg = machine.Segment{
-		Seq:     p.TCP.Seq,
-		Ack:     p.TCP.Ack,
-		Flags:   machine.Flags(p.TCP.Flags) & flagMask,
-		Window:  uint32(p.TCP.Window),
-		Payload: p.Payload,
-	}
-	if p.TCP.Opts.HasMSS {
-		r.seg.MSS = p.TCP.Opts.MSS
-	}
+	segmentFromHeader(p, &r.seg)
 	s.input(r.now, t, &r.seg, r.tx)
 }
-
-// flagMask keeps the control bits the machine knows (header and machine
-// use the same bit positions for FIN..URG).
-const flagMask = machine.FIN | machine.SYN | machine.RST | machine.PSH | machine.ACK | machine.URG
 
 // input hands seg (arrived for tuple t) to its connection, to a listener,
 // or to the scratch machine that answers segments for no connection.

@@ -74,17 +74,8 @@ func (tx *txBatch) addSegment(t *machine.Tuple, seg *machine.Segment) {
 		tx.pkts = tx.pkts[:tx.ackIdx] // overwrite the earlier ACK
 	}
 	b := tx.buf()
-	h := header.TCP{
-		SrcPort: t.LocalPort,
-		DstPort: t.RemotePort,
-		Seq:     seg.Seq,
-		Ack:     seg.Ack,
-		Flags:   uint8(seg.Flags & flagMask),
-		Window:  uint16(min(seg.Window, machine.MaxWindow)),
-	}
-	if seg.MSS != 0 {
-		h.Opts.MSS, h.Opts.HasMSS = seg.MSS, true
-	}
+	var h header.TCP
+	headerFromSegment(t, seg, &h)
 	n, err := header.EncodeTCP(b[Headroom:], t.LocalAddr, t.RemoteAddr, &h, seg.Payload, tx.s.ttl)
 	if err != nil {
 		tx.s.counters.encodeErrors.Add(1)

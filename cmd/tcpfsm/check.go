@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tcpfsm/tcpfsm/proptest"
 	"github.com/tcpfsm/tcpfsm/proptest/check"
 	"github.com/tcpfsm/tcpfsm/proptest/mutate"
 )
@@ -48,6 +49,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	wrap := fs.Uint("wrap", 0, "A's ISS is 2^32 - `K` (0: 2 + writes*writelen, so A's FIN is 2^32-1)")
 	maxStates := fs.Int("max-states", 0, "stop after `N` states, unfinished (0: no limit but -mem)")
 	memFlag := fs.String("mem", "", "stop, unfinished, when the checker holds `SIZE` of memory, e.g. 2GiB or 500MB (default: a quarter of this machine's RAM; 0: no limit)")
+	options := fs.String("options", "all/all", "the TCP options A and B offer, `A/B`: each none or a comma list of ws, ts, sack")
 	quiet := fs.Bool("q", false, "print no progress on stderr")
 	help := checkHelp
 	for _, m := range mutate.All() {
@@ -92,6 +94,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if *writes == 0 {
 		o.Writes = -1 // check.Options: zero means the default, negative none
 	}
+	a, b, err := parseOptionPair(*options)
+	if err != nil {
+		return usageError(fs, stderr, "-options %q: %v", *options, err)
+	}
+	a.Apply(&o.Config)
+	o.PeerOptions = &b
 	if *mutation != "" {
 		m, ok := mutate.Lookup(*mutation)
 		if !ok {
@@ -195,4 +203,43 @@ func report(w io.Writer, o *check.Options, res *check.Result) {
 		fmt.Fprintf(w, "  %2d. %v\n", i+1, m)
 	}
 	fmt.Fprintf(w, "\ncounterexample (Mermaid):\n\n```mermaid\n%s```\n", cx.Mermaid)
+}
+
+// parseOptionPair parses -options: "A/B", each side "all", "none" or a
+// comma list of ws, ts and sack (the options that side offers).
+func parseOptionPair(s string) (a, b proptest.OptionConfig, err error) {
+	sa, sb, ok := strings.Cut(s, "/")
+	if !ok {
+		return a, b, fmt.Errorf("want A/B, e.g. all/none or ws,ts/sack")
+	}
+	if a, err = parseOptions(sa); err != nil {
+		return a, b, fmt.Errorf("A: %w", err)
+	}
+	if b, err = parseOptions(sb); err != nil {
+		return a, b, fmt.Errorf("B: %w", err)
+	}
+	return a, b, nil
+}
+
+func parseOptions(s string) (proptest.OptionConfig, error) {
+	o := proptest.OptionConfig{NoWindowScale: true, NoTimestamps: true, NoSACK: true}
+	switch s {
+	case "all":
+		return proptest.OptionConfig{}, nil
+	case "none":
+		return o, nil
+	}
+	for _, name := range strings.Split(s, ",") {
+		switch name {
+		case "ws":
+			o.NoWindowScale = false
+		case "ts":
+			o.NoTimestamps = false
+		case "sack":
+			o.NoSACK = false
+		default:
+			return o, fmt.Errorf("unknown option %q (want ws, ts, sack, all or none)", name)
+		}
+	}
+	return o, nil
 }

@@ -106,7 +106,7 @@ var plantedBugs = []planted{
 		[]edit{{"recv.go", "c.rcv.reserve(want, keep, limit)", "c.rcv.reserve(want, keep, 2*limit)"}}},
 	// Invariants 31-35.
 	{"stale-range", 31, "merging out-of-order ranges forgets to shrink the count: a stale range stays behind the merged one",
-		[]edit{{"recv.go", "\t\tt.nOOO -= j - i - 1\n", "\n"}}},
+		[]edit{{"ranges.go", "\t\tb.n -= j - i - 1\n", "\n"}}},
 	{"no-window-update", 32, "a RECEIVE that opens the window sends no window update",
 		[]edit{{"recv.go", "\t\tc.ackPending = true // a window update (RFC 9293 3.8.6.2.2)\n", "\n"}}},
 	{"zero-window-silent", 33, "text refused by a zero window is not acknowledged",
@@ -119,6 +119,15 @@ var plantedBugs = []planted{
 		[]edit{{"output.go", "\t\tt.arm(timerRexmt, c.now+t.rto.current(c.cfg))\n\t\tt.arm(timerUser, c.now+c.userTimeout())\n", "\t\tt.arm(timerRexmt, c.now+t.rto.current(c.cfg))\n"}}},
 	{"fin-not-piggybacked", 29, "the FIN never rides on the last text: a bare FIN follows it",
 		[]edit{{"output.go", "\t\t\t\tflags |= FIN\n", "\n"}}},
+	// Invariants 37-40: options.
+	{"synack-echoes-config", 37, "a SYN+ACK carries every option Config allows, whether or not the peer's SYN offered it",
+		[]edit{{"options.go", "\tif synack {\n\t\to = t.opts\n\t}\n", "\n"}}},
+	{"shift-off-by-one", 38, "windows are sent scaled by one less than the shift our SYN announced: the peer reads twice the free space",
+		[]edit{{"options.go", "min(s.WScale, MaxShift), c.cfg.rcvShift()", "min(s.WScale, MaxShift), max(c.cfg.rcvShift(), 1)-1"}}},
+	{"no-paws", 39, "PAWS is off: a segment with an older timestamp than TS.Recent is processed",
+		[]edit{{"options.go", "SeqLT(s.TSVal, t.tsRecent) && c.now-t.tsRecentAt < pawsIdle", "false"}}},
+	{"sack-in-seq-order", 40, "SACK blocks are reported in sequence order, not the most recently received first (RFC 2018 4)",
+		[]edit{{"sack.go", "\tfor _, seq := range t.recent[:t.nRecent] {", "\tfor _, seq := range t.recent[:0] {"}}},
 }
 
 // plantedMutant builds the overlay of p.

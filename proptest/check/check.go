@@ -32,8 +32,10 @@ type Options struct {
 	WrapK uint32
 	// Config is the endpoints' shared Config; zero fields take
 	// proptest.TestConfig's values, and ISNKey is proptest.NearWrapKey().
-	Config   machine.Config
-	Mutation mutate.Mutation // a deliberate bug to demonstrate (zero: none)
+	Config machine.Config
+	// PeerOptions, if set, are B's TCP options; A's are Config's.
+	PeerOptions *proptest.OptionConfig
+	Mutation    mutate.Mutation // a deliberate bug to demonstrate (zero: none)
 	// MaxStates stops the exploration, unfinished, beyond this many states
 	// (0: no limit).
 	MaxStates int
@@ -182,6 +184,7 @@ func newWorld(o *Options, onRec func(*simnet.Record), quiet bool) (*proptest.Wor
 	}
 	return proptest.NewWorld(proptest.Options{
 		Config:       cfg,
+		PeerOptions:  o.PeerOptions,
 		Start:        start,
 		Mutation:     o.Mutation,
 		Quiet:        quiet,

@@ -92,7 +92,8 @@ func (r *Record) String() string {
 	return b.String()
 }
 
-// FormatSegment renders a segment as "SYN+ACK seq=1 ack=2 win=10 len=3".
+// FormatSegment renders a segment as "SYN+ACK seq=1 ack=2 win=10 len=3",
+// then its options ("ws=2 sackOK ts=5/9 sack=10-20").
 func FormatSegment(s *machine.Segment) string {
 	var b strings.Builder
 	b.WriteString(s.Flags.String())
@@ -103,6 +104,18 @@ func FormatSegment(s *machine.Segment) string {
 	fmt.Fprintf(&b, " win=%d", s.Window)
 	if len(s.Payload) > 0 {
 		fmt.Fprintf(&b, " len=%d", len(s.Payload))
+	}
+	if s.Opts.Has(machine.OptWScale) {
+		fmt.Fprintf(&b, " ws=%d", s.WScale)
+	}
+	if s.Opts.Has(machine.OptSACKPermitted) {
+		b.WriteString(" sackOK")
+	}
+	if s.Opts.Has(machine.OptTimestamps) {
+		fmt.Fprintf(&b, " ts=%d/%d", s.TSVal, s.TSEcr)
+	}
+	for _, k := range s.SACK[:s.NumSACK] {
+		fmt.Fprintf(&b, " sack=%d-%d", k.Left, k.Right)
 	}
 	return b.String()
 }

@@ -87,12 +87,17 @@ func (n *Net) AppendKey(b []byte) []byte {
 	return b
 }
 
-// AppendSegmentKey appends a canonical encoding of a segment to b.
+// AppendSegmentKey appends a canonical encoding of a segment to b. Its
+// timestamps are time, which keys leave out (machine.Conn.AppendKey).
 func AppendSegmentKey(b []byte, s *machine.Segment) []byte {
 	b = binary.BigEndian.AppendUint32(b, s.Seq)
 	b = binary.BigEndian.AppendUint32(b, s.Ack)
-	b = binary.BigEndian.AppendUint32(b, s.Window)
-	b = append(b, byte(s.Flags), byte(s.MSS>>8), byte(s.MSS))
+	b = binary.BigEndian.AppendUint16(b, s.Window)
+	b = append(b, byte(s.Flags), byte(s.MSS>>8), byte(s.MSS), byte(s.Opts), s.WScale, s.NumSACK)
+	for _, k := range s.SACK[:s.NumSACK] {
+		b = binary.BigEndian.AppendUint32(b, k.Left)
+		b = binary.BigEndian.AppendUint32(b, k.Right)
+	}
 	b = binary.AppendUvarint(b, uint64(len(s.Payload)))
 	return append(b, s.Payload...)
 }

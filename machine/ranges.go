@@ -1,0 +1,52 @@
+package machine
+
+// seqRange is the sequence space [start, end).
+type seqRange struct{ start, end uint32 }
+
+// rangeCap is the storage of a rangeSet.
+const rangeCap = 16
+
+// rangeSet is sorted, disjoint, non-touching sequence ranges: the
+// receive side's out-of-order text, the send side's SACK scoreboard.
+type rangeSet struct {
+	r [rangeCap]seqRange
+	n int
+}
+
+// add merges r into the set, joining the ranges it overlaps or touches.
+// With limit ranges in use, a range that would need another is not
+// recorded.
+func (b *rangeSet) add(r seqRange, limit int) {
+	i := 0
+	for i < b.n && SeqLT(b.r[i].end, r.start) {
+		i++
+	}
+	j := i
+	for j < b.n && SeqLEQ(b.r[j].start, r.end) {
+		if SeqLT(b.r[j].start, r.start) {
+			r.start = b.r[j].start
+		}
+		if SeqGT(b.r[j].end, r.end) {
+			r.end = b.r[j].end
+		}
+		j++
+	}
+	switch {
+	case i == j: // a new range before r[i]
+		if b.n >= min(limit, rangeCap) {
+			return
+		}
+		copy(b.r[i+1:b.n+1], b.r[i:b.n])
+		b.n++
+	case j > i+1: // r[i:j] merge into one
+		copy(b.r[i+1:], b.r[j:b.n])
+		b.n -= j - i - 1
+	}
+	b.r[i] = r
+}
+
+// dropFirst removes the first k ranges.
+func (b *rangeSet) dropFirst(k int) {
+	copy(b.r[:], b.r[k:b.n])
+	b.n -= k
+}

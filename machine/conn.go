@@ -57,6 +57,9 @@ type Config struct {
 	NoTimestamps     bool          // do not offer or accept timestamps (RFC 7323 3)
 	NoSACK           bool          // do not offer or accept SACK (RFC 2018)
 	WindowShift      uint8         // offer at least this window scale (at most 14); the shift offered also covers RcvBuf
+	DelayedACK       time.Duration // how long the ACK of in-order text may wait (40 ms; at most 500 ms, RFC 9293 3.8.6.3); negative: ACK every segment at once
+	QuickACKs        int           // ACK the first this many data segments at once (16, as Linux); negative: none
+	NoDelay          bool          // Nagle's algorithm off for new connections (Conn.SetNoDelay changes it per connection)
 	ISNKey           [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
 	Observer         Observer      // optional
 	Step             StepFunc      // optional; nil means Step
@@ -211,6 +214,7 @@ type Conn struct {
 	un         int      // bytes the user call moved
 	callErr    error    // the user call's error (err_closing, io.EOF)
 	ackPending bool     // an ACK must go out before the entry point returns
+	noDelay    bool     // Nagle's algorithm is off (SetNoDelay)
 	sackOwed   bool     // new SACK information: a pure ACK must carry it (data segments carry no blocks)
 }
 
@@ -230,7 +234,7 @@ func (c *Conn) Reset(cfg *Config, t Tuple) {
 		cfg = &Config{}
 	}
 	snd, rcv, out := c.snd, c.rcv, c.outbox
-	*c = Conn{cfg: cfg, tuple: t}
+	*c = Conn{cfg: cfg, tuple: t, noDelay: cfg.NoDelay}
 	snd.empty()
 	rcv.empty()
 	c.snd, c.rcv = snd, rcv

@@ -313,6 +313,10 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 			a.SignalTimeout()
 			a.DeleteTcb()
 			return StateClosed, RuleAnyUserTimeout
+		case EventTimeoutDelack:
+			// any_delack (RFC 9293 3.8.6.3; RFC 5681 4.2)
+			a.SendAck()
+			return StateEstablished, RuleAnyDelack
 		}
 	case StateFinWait1:
 		switch e {
@@ -416,6 +420,10 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 			a.SignalTimeout()
 			a.DeleteTcb()
 			return StateClosed, RuleAnyUserTimeout
+		case EventTimeoutDelack:
+			// any_delack (RFC 9293 3.8.6.3; RFC 5681 4.2)
+			a.SendAck()
+			return StateFinWait1, RuleAnyDelack
 		}
 	case StateFinWait2:
 		switch e {
@@ -502,6 +510,10 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 			a.SignalTimeout()
 			a.DeleteTcb()
 			return StateClosed, RuleAnyUserTimeout
+		case EventTimeoutDelack:
+			// any_delack (RFC 9293 3.8.6.3; RFC 5681 4.2)
+			a.SendAck()
+			return StateFinWait2, RuleAnyDelack
 		}
 	case StateCloseWait:
 		switch e {

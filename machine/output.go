@@ -19,9 +19,8 @@ func (c *Conn) emitRaw(seq, ack uint32, flags Flags) {
 func (c *Conn) emit(seq, ack uint32, flags Flags, payload []byte) {
 	wnd := c.rcvWindow()
 	if flags&ACK != 0 {
+		c.ackSent(ack)
 		c.t.rcvAdv = c.t.rcvNxt + wnd
-		c.t.lastAckSent = ack
-		c.ackPending = false
 	}
 	c.outbox = append(c.outbox, Segment{Seq: seq, Ack: ack, Flags: flags, Window: c.windowField(wnd), Payload: payload})
 	c.addOptions(&c.outbox[len(c.outbox)-1])
@@ -42,9 +41,8 @@ func (c *Conn) emitSyn(ack bool) {
 	if ack {
 		seg.Flags |= ACK
 		seg.Ack = t.rcvNxt
+		c.ackSent(t.rcvNxt)
 		t.rcvAdv = t.rcvNxt + wnd
-		t.lastAckSent = t.rcvNxt
-		c.ackPending = false
 	}
 	c.outbox = append(c.outbox, seg)
 }
@@ -103,6 +101,11 @@ func (c *Conn) sendOne() bool {
 		n := min(d, usable, mss)
 		if n < mss && d > usable && n < t.maxSndWnd/2 {
 			return false // SWS: wait for a bigger window (or the override timer)
+		}
+		if n < mss && c.nagle() && t.sndUna != t.sndNxt && !(n == d && t.finQueued) {
+			// Nagle (RFC 9293 3.7.4): a small segment waits while text is
+			// unacknowledged, unless it ends the data before our FIN.
+			return false
 		}
 		c.sendData(t.sndNxt, n, true)
 		return true

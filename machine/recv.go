@@ -78,13 +78,16 @@ func (c *Conn) acceptText() {
 	if n == 0 {
 		return
 	}
-	c.ackPending = true
 	// The view starts at or after RCV.NXT and ends within the window,
 	// which never exceeds the buffer's free space; the check keeps memory
 	// bounded by RcvBuf whatever sequence numbers a segment carries.
 	off := uint32(v.seq - t.rcvNxt)
 	limit := c.cfg.rcvBuf()
 	if uint64(off)+uint64(n) > uint64(limit-c.rcv.n) {
+		c.ackPending = true
+		if off > 0 && c.Holds(v.seq, v.seq+uint32(n)) {
+			c.noteReceived(v.seq) // held before: its block still comes first
+		}
 		return
 	}
 	keep := c.rcv.n + c.oooExtent()
@@ -94,9 +97,16 @@ func (c *Conn) acceptText() {
 	if off == 0 {
 		c.rcv.n += n
 		t.rcvNxt += uint32(n)
+		gap := t.ooo.n > 0
 		c.joinOOO()
+		// In order: the ACK may wait for more text or a reply to ride on
+		// (delack.go), unless the text fills a gap (RFC 5681 4.2).
+		if gap || !c.delayACK(n) {
+			c.ackPending = true
+		}
 		return
 	}
+	c.ackPending = true // out of order: ACK at once (RFC 5681 4.2)
 	c.holdOOO(v.seq, v.seq+uint32(n))
 	c.noteReceived(v.seq)
 }

@@ -83,6 +83,7 @@ const (
 	timer2MSL                      // TIME-WAIT
 	timerUser                      // data unacknowledged too long
 	timerFinWait2                  // FIN-WAIT-2 abandoned
+	timerDelACK                    // a delayed ACK is due
 	numTimers
 )
 
@@ -92,6 +93,7 @@ var timerEvents = [numTimers]Event{
 	timer2MSL:     EventTimeout2msl,
 	timerUser:     EventTimeoutUser,
 	timerFinWait2: EventTimeoutUser,
+	timerDelACK:   EventTimeoutDelack,
 }
 
 func (t *tcb) arm(k timerKind, at time.Duration) {

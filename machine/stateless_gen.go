@@ -742,6 +742,14 @@ func ruleAnyRexmt(_ context.Context, args ...any) bool {
 	return true
 }
 
+// ruleAnyDelack records rule any_delack if its guards hold (see firing).
+func ruleAnyDelack(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil {
+		f.rule = RuleAnyDelack
+	}
+	return true
+}
+
 // ruleAnyUserTimeout records rule any_user_timeout if its guards hold (see firing).
 func ruleAnyUserTimeout(_ context.Context, args ...any) bool {
 	if f := firingOf(args); f != nil {
@@ -837,7 +845,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
 		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
-		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
+		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout).
+		InternalTransition(EventTimeoutDelack, keepState, ruleAnyDelack)
 	sm.Configure(StateFinWait1).
 		InternalTransition(EventSend, keepState, ruleClosingSend).
 		InternalTransition(EventReceive, keepState, ruleAnyReceive).
@@ -861,7 +870,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
 		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
-		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
+		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout).
+		InternalTransition(EventTimeoutDelack, keepState, ruleAnyDelack)
 	sm.Configure(StateFinWait2).
 		InternalTransition(EventSend, keepState, ruleClosingSend).
 		InternalTransition(EventReceive, keepState, ruleAnyReceive).
@@ -881,7 +891,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvNoack, keepState, ruleSyncRcvNoack).
 		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
 		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
-		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
+		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout).
+		InternalTransition(EventTimeoutDelack, keepState, ruleAnyDelack)
 	sm.Configure(StateCloseWait).
 		InternalTransition(EventSend, keepState, ruleOpenSend).
 		InternalTransition(EventReceive, keepState, ruleAnyReceive).

@@ -60,6 +60,7 @@ type tcb struct {
 	inRecovery   bool          // resend each hole below recoverSeq on a partial ACK
 	recoverSeq   uint32
 	dupAcks      uint8
+	dataSegs     uint32 // in-order text segments taken (the quick-ACK phase)
 
 	// Timers: one deadline per kind, armed bit per kind.
 	deadline [numTimers]time.Duration

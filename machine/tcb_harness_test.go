@@ -50,14 +50,15 @@ type pair struct {
 	buf   []byte
 }
 
-// newPair builds two CLOSED Conns; nil configs get small test defaults.
+// newPair builds two CLOSED Conns; nil configs get test defaults: Nagle
+// off (as Go's net.TCPConn), so a write goes out whole at once.
 func newPair(t testing.TB, a, b *Config) *pair {
 	t.Helper()
 	if a == nil {
-		a = &Config{ISNKey: [16]byte{1}}
+		a = &Config{ISNKey: [16]byte{1}, NoDelay: true}
 	}
 	if b == nil {
-		b = &Config{ISNKey: [16]byte{2}}
+		b = &Config{ISNKey: [16]byte{2}, NoDelay: true}
 	}
 	p := &pair{t: t, now: time.Hour, cfg: [2]*Config{a, b}, eager: true, buf: make([]byte, 64<<10)}
 	p.c[0] = NewConn(a, tupleA)

@@ -80,6 +80,7 @@ func TestTinyPeerMSSClamped(t *testing.T) {
 		{Config{MinPeerMSS: 2000}, 1460}, // never above our own MSS
 	} {
 		cfg := tc.cfg
+		cfg.NoDelay = true // the last, short segment goes out too
 		c, syn := synSent(t, &cfg)
 		c.Input(1, &Segment{Seq: 5000, Ack: syn.Seq + 1, Flags: SYN | ACK, Window: 65535, MSS: 1})
 		if got := c.Vars().MSS; got != tc.want {

@@ -48,7 +48,8 @@ type flowGhost struct {
 	progressValid bool
 	progressAt    time.Duration // the last ACK of new data, or when data became outstanding (invariant 36)
 
-	opt optGhost // the options both SYNs carried, TS.Recent (options.go)
+	opt  optGhost // the options both SYNs carried, TS.Recent (options.go)
+	acks ackGhost // in-order text not yet acknowledged (acks.go)
 
 	measuring bool // an RTT measurement runs (invariant 34)
 	synRexmit bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
@@ -223,6 +224,12 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		return
 	}
 	w.checkAdvertised(r, g)
+	if w.err != nil {
+		return
+	}
+	if w.checkDelayedACK(r, g); w.err != nil {
+		return
+	}
 	if same && hasSendSeq(r.To) {
 		// Forget what the peer has acknowledged.
 		k := 0

@@ -265,7 +265,7 @@ func (w *World) checkSACKBlocks(r *simnet.Record, g *flowGhost) {
 	}
 	// The block with the segment just held comes first.
 	in := &r.In
-	if r.Kind != simnet.Input || !g.opt.on(machine.OptSACKPermitted) || len(in.Payload) == 0 || !isSync(r.To) {
+	if r.Kind != simnet.Input || !g.opt.on(machine.OptSACKPermitted) || len(in.Payload) == 0 || !isSync(r.To) || droppedUnread(r) {
 		return
 	}
 	start := in.Seq

@@ -56,6 +56,12 @@ func drawWorld(t *rapid.T, base Options) *World {
 			WindowShift:   uint8(rapid.SampledFrom([]int{0, 0, 1, 3}).Draw(t, who+"_shift")),
 		}
 	}
+	// ACK policy: delayed ACKs of 40 ms (the default), 200 ms or none; a
+	// quick-ACK phase of 2 segments (TestConfig), none or 16; Nagle on or
+	// off.
+	cfg.DelayedACK = []time.Duration{0, 200 * time.Millisecond, -1}[rapid.IntRange(0, 2).Draw(t, "delack")]
+	cfg.QuickACKs = []int{0, -1, 16}[rapid.IntRange(0, 2).Draw(t, "quickacks")]
+	cfg.NoDelay = rapid.Bool().Draw(t, "nodelay")
 	a, b := drawOptions("a"), drawOptions("b")
 	a.Apply(&cfg)
 	base.PeerOptions = &b

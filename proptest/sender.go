@@ -138,6 +138,11 @@ func (w *World) checkSendsWhenAllowed(r *simnet.Record) {
 	if int32(d) <= 0 || int32(u) <= 0 {
 		return
 	}
+	// Nagle (RFC 9293 3.7.4): with text unacknowledged, a segment shorter
+	// than the MSS waits, unless it ends the data before the FIN.
+	if n := min(d, u); n < uint32(a.MSS) && !w.net.Config(r.Side).NoDelay && a.SndNxt != a.SndUna && !(d <= u && w.side[r.Side].closed) {
+		return
+	}
 	if n := min(d, u); n >= uint32(a.MSS) || d <= u || n >= a.MaxSndWnd/2 {
 		w.fail(29, "%v holds back %d queued bytes with a usable window of %d (MSS %d, largest window offered %d): RFC 9293 3.8.6.2.1 lets it send %d now",
 			r.Side, d, u, a.MSS, a.MaxSndWnd, min(d, u, uint32(a.MSS)))

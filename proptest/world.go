@@ -93,6 +93,9 @@ func TestConfig(c machine.Config) machine.Config {
 	if c.ChallengeACKs == 0 {
 		c.ChallengeACKs = 10
 	}
+	if c.QuickACKs == 0 {
+		c.QuickACKs = 2 // short runs still see delayed ACKs
+	}
 	return c
 }
 

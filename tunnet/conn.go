@@ -270,6 +270,32 @@ func (c *Conn) Abort() error {
 
 // connErr returns the connection's error, if it has one, mapped.
 
+// SetNoDelay controls Nagle's algorithm (RFC 9293 3.7.4), as
+// net.TCPConn's: true (the default, as in Go) sends each write as soon as
+// the window allows; false holds a short segment back while text is
+// unacknowledged. Text held back goes out as soon as it is turned off.
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	ep, s := c.ep, c.ep.s
+	ep.mu.Lock()
+	if c.closed.Load() || ep.gen != c.gen {
+		ep.mu.Unlock()
+		return c.opErr("set", net.ErrClosed)
+	}
+	mc := ep.mc
+	mc.SetNoDelay(noDelay)
+	if st := mc.State(); !noDelay || st != machine.StateEstablished && st != machine.StateCloseWait {
+		ep.mu.Unlock()
+		return nil
+	}
+	tx := s.getTx()
+	now := s.now()
+	mc.Write(now, nil) // an empty SEND: output sends what Nagle held
+	ep.after(now, tx)
+	ep.mu.Unlock()
+	s.putTx(tx)
+	return nil
+}
+
 // LocalAddr returns the local address (a *net.TCPAddr).
 func (c *Conn) LocalAddr() net.Addr { return c.local }
 

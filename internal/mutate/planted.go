@@ -126,6 +126,12 @@ var plantedBugs = []planted{
 		[]edit{{"options.go", "min(s.WScale, MaxShift), c.cfg.rcvShift()", "min(s.WScale, MaxShift), max(c.cfg.rcvShift(), 1)-1"}}},
 	{"no-paws", 39, "PAWS is off: a segment with an older timestamp than TS.Recent is processed",
 		[]edit{{"options.go", "SeqLT(s.TSVal, t.tsRecent) && c.now-t.tsRecentAt < pawsIdle", "false"}}},
+	{"delack-unbounded", 41, "the ACK of in-order text waits for the timer however much text arrives (no ACK of every second full-sized segment)",
+		[]edit{{"delack.go", " || t.rcvNxt-t.lastAckSent >= 2*c.rcvEffMSS()", ""}}},
+	{"delack-too-long", 41, "the delayed-ACK timer is armed for ten times DelayedACK",
+		[]edit{{"delack.go", "t.arm(timerDelACK, c.now+d)", "t.arm(timerDelACK, c.now+10*d)"}}},
+	{"nagle-always", 29, "Nagle's algorithm holds a short segment back even with nothing unacknowledged",
+		[]edit{{"output.go", "if n < mss && c.nagle() && t.sndUna != t.sndNxt && !(n == d && t.finQueued) {", "if n < mss && c.nagle() && !(n == d && t.finQueued) {"}}},
 	{"sack-in-seq-order", 40, "SACK blocks are reported in sequence order, not the most recently received first (RFC 2018 4)",
 		[]edit{{"sack.go", "\tfor _, seq := range t.recent[:t.nRecent] {", "\tfor _, seq := range t.recent[:0] {"}}},
 }

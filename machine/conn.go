@@ -60,6 +60,7 @@ type Config struct {
 	DelayedACK       time.Duration // how long the ACK of in-order text may wait (40 ms; at most 500 ms, RFC 9293 3.8.6.3); negative: ACK every segment at once
 	QuickACKs        int           // ACK the first this many data segments at once (16, as Linux); negative: none
 	NoDelay          bool          // Nagle's algorithm off for new connections (Conn.SetNoDelay changes it per connection)
+	KeepAlive        KeepAlive     // keepalive probes for new connections (off; Conn.SetKeepAlive changes it per connection)
 	ISNKey           [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
 	Observer         Observer      // optional
 	Step             StepFunc      // optional; nil means Step
@@ -207,15 +208,16 @@ type Conn struct {
 	// The current event's context, valid during one entry point.
 	now        time.Duration
 	ev         Event
-	in         Segment  // the arriving segment (Input only)
-	seg        *Segment // &in during Input, else nil
-	view       segView  // seg trimmed to the window (synchronized states)
-	ubuf       []byte   // the user's buffer (Write, Read)
-	un         int      // bytes the user call moved
-	callErr    error    // the user call's error (err_closing, io.EOF)
-	ackPending bool     // an ACK must go out before the entry point returns
-	noDelay    bool     // Nagle's algorithm is off (SetNoDelay)
-	sackOwed   bool     // new SACK information: a pure ACK must carry it (data segments carry no blocks)
+	in         Segment   // the arriving segment (Input only)
+	seg        *Segment  // &in during Input, else nil
+	view       segView   // seg trimmed to the window (synchronized states)
+	ubuf       []byte    // the user's buffer (Write, Read)
+	un         int       // bytes the user call moved
+	callErr    error     // the user call's error (err_closing, io.EOF)
+	ackPending bool      // an ACK must go out before the entry point returns
+	noDelay    bool      // Nagle's algorithm is off (SetNoDelay)
+	ka         KeepAlive // keepalive (SetKeepAlive), defaults filled in
+	sackOwed   bool      // new SACK information: a pure ACK must carry it (data segments carry no blocks)
 }
 
 var _ Actions = (*Conn)(nil)
@@ -234,7 +236,7 @@ func (c *Conn) Reset(cfg *Config, t Tuple) {
 		cfg = &Config{}
 	}
 	snd, rcv, out := c.snd, c.rcv, c.outbox
-	*c = Conn{cfg: cfg, tuple: t, noDelay: cfg.NoDelay}
+	*c = Conn{cfg: cfg, tuple: t, noDelay: cfg.NoDelay, ka: cfg.KeepAlive.withDefaults()}
 	snd.empty()
 	rcv.empty()
 	c.snd, c.rcv = snd, rcv
@@ -385,9 +387,12 @@ func (c *Conn) Input(now time.Duration, seg *Segment) Rule {
 	c.now, c.seg = now, &c.in
 	ev := c.classify(c.seg, &c.view)
 	switch ev {
-	case EventRcvUnacceptable, EventRcvRst, EventRcvSyn, EventRcvSynack:
+	case EventRcvUnacceptable, EventRcvRst, EventRcvSyn:
+	case EventRcvSynack:
+		c.keepaliveHeard()
 	default:
 		c.noteTimestamp(c.seg)
+		c.keepaliveHeard()
 	}
 	rule := c.step(ev)
 	c.seg, c.in, c.view = nil, Segment{}, segView{}

@@ -317,6 +317,18 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 			// any_delack (RFC 9293 3.8.6.3; RFC 5681 4.2)
 			a.SendAck()
 			return StateEstablished, RuleAnyDelack
+		case EventTimeoutKeepalive:
+			// keepalive_probe (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if !a.KeepaliveExhausted() {
+				a.SendKeepalive()
+				return StateEstablished, RuleKeepaliveProbe
+			}
+			// keepalive_dead (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if a.KeepaliveExhausted() {
+				a.SignalTimeout()
+				a.DeleteTcb()
+				return StateClosed, RuleKeepaliveDead
+			}
 		}
 	case StateFinWait1:
 		switch e {
@@ -589,6 +601,18 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 			a.SignalTimeout()
 			a.DeleteTcb()
 			return StateClosed, RuleAnyUserTimeout
+		case EventTimeoutKeepalive:
+			// keepalive_probe (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if !a.KeepaliveExhausted() {
+				a.SendKeepalive()
+				return StateCloseWait, RuleKeepaliveProbe
+			}
+			// keepalive_dead (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if a.KeepaliveExhausted() {
+				a.SignalTimeout()
+				a.DeleteTcb()
+				return StateClosed, RuleKeepaliveDead
+			}
 		}
 	case StateClosing:
 		switch e {

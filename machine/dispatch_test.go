@@ -21,7 +21,7 @@ import (
 // fakeActions.guards is the value of fakeGuardNames[i].
 var fakeGuardNames = [...]string{
 	"ack_acceptable", "ack_in_range", "fin_acked", "rst_exact", "rst_in_window",
-	"passive_open", "syn_new_incarnation", "syn_fin", "paws_reject", "rfc1337",
+	"passive_open", "syn_new_incarnation", "syn_fin", "keepalive_exhausted", "paws_reject", "rfc1337",
 }
 
 // Bits of fakeActions.guards, in fakeGuardNames order.
@@ -34,6 +34,7 @@ const (
 	fakePassiveOpen
 	fakeSynNewIncarnation
 	fakeSynFin
+	fakeKeepaliveExhausted
 	fakePawsReject
 	fakeRfc1337
 )
@@ -82,7 +83,10 @@ func (f *fakeActions) PassiveOpen() bool       { return f.is(fakePassiveOpen) }
 func (f *fakeActions) SynNewIncarnation() bool { return f.is(fakeSynNewIncarnation) }
 func (f *fakeActions) SynFin() bool            { return f.is(fakeSynFin) }
 func (f *fakeActions) PawsReject() bool        { return f.is(fakePawsReject) }
-func (f *fakeActions) Rfc1337() bool           { return f.is(fakeRfc1337) }
+func (f *fakeActions) KeepaliveExhausted() bool {
+	return f.is(fakeKeepaliveExhausted)
+}
+func (f *fakeActions) Rfc1337() bool { return f.is(fakeRfc1337) }
 
 // Actions of the fake, indices into fakeActionNames.
 const (
@@ -115,6 +119,7 @@ const (
 	fakeStart2msl
 	fakeReincarnate
 	fakeDeleteTcb
+	fakeSendKeepalive
 	fakeNumActions
 )
 
@@ -149,6 +154,7 @@ var fakeActionNames = [fakeNumActions]string{
 	fakeStart2msl:        "start_2msl",
 	fakeReincarnate:      "reincarnate",
 	fakeDeleteTcb:        "delete_tcb",
+	fakeSendKeepalive:    "send_keepalive",
 }
 
 func (f *fakeActions) CreateTcb()        { f.did(fakeCreateTcb) }
@@ -179,6 +185,7 @@ func (f *fakeActions) SignalTimeout()    { f.did(fakeSignalTimeout) }
 func (f *fakeActions) Retransmit()       { f.did(fakeRetransmit) }
 func (f *fakeActions) Start2msl()        { f.did(fakeStart2msl) }
 func (f *fakeActions) Reincarnate()      { f.did(fakeReincarnate) }
+func (f *fakeActions) SendKeepalive()    { f.did(fakeSendKeepalive) }
 func (f *fakeActions) DeleteTcb()        { f.did(fakeDeleteTcb) }
 
 // fakeGuardBit returns the bit of the named guard or option.

@@ -147,10 +147,12 @@ const (
 	EventTimeoutUser
 	// EventTimeoutDelack is timeout_delack, a timer event: delayed-ACK timer: in-order text waited DelayedACK for a segment to carry its ACK (RFC 9293 3.8.6.3).
 	EventTimeoutDelack
+	// EventTimeoutKeepalive is timeout_keepalive, a timer event: keepalive timer: an idle connection heard nothing for KeepAlive.Idle (then Interval after each probe).
+	EventTimeoutKeepalive
 )
 
 // NumEvents is the number of events.
-const NumEvents = 18
+const NumEvents = 19
 
 // String returns the event's spec name, e.g. "rcv_syn".
 func (e Event) String() string {
@@ -177,66 +179,69 @@ func (e Event) Doc() string {
 }
 
 var eventNames = [NumEvents]string{
-	EventOpenPassive:     "open_passive",
-	EventOpenActive:      "open_active",
-	EventSend:            "send",
-	EventReceive:         "receive",
-	EventClose:           "close",
-	EventAbort:           "abort",
-	EventRcvSyn:          "rcv_syn",
-	EventRcvSynack:       "rcv_synack",
-	EventRcvAck:          "rcv_ack",
-	EventRcvData:         "rcv_data",
-	EventRcvFin:          "rcv_fin",
-	EventRcvRst:          "rcv_rst",
-	EventRcvNoack:        "rcv_noack",
-	EventRcvUnacceptable: "rcv_unacceptable",
-	EventTimeoutRexmt:    "timeout_rexmt",
-	EventTimeout2msl:     "timeout_2msl",
-	EventTimeoutUser:     "timeout_user",
-	EventTimeoutDelack:   "timeout_delack",
+	EventOpenPassive:      "open_passive",
+	EventOpenActive:       "open_active",
+	EventSend:             "send",
+	EventReceive:          "receive",
+	EventClose:            "close",
+	EventAbort:            "abort",
+	EventRcvSyn:           "rcv_syn",
+	EventRcvSynack:        "rcv_synack",
+	EventRcvAck:           "rcv_ack",
+	EventRcvData:          "rcv_data",
+	EventRcvFin:           "rcv_fin",
+	EventRcvRst:           "rcv_rst",
+	EventRcvNoack:         "rcv_noack",
+	EventRcvUnacceptable:  "rcv_unacceptable",
+	EventTimeoutRexmt:     "timeout_rexmt",
+	EventTimeout2msl:      "timeout_2msl",
+	EventTimeoutUser:      "timeout_user",
+	EventTimeoutDelack:    "timeout_delack",
+	EventTimeoutKeepalive: "timeout_keepalive",
 }
 
 var eventKinds = [NumEvents]EventKind{
-	EventOpenPassive:     KindUser,
-	EventOpenActive:      KindUser,
-	EventSend:            KindUser,
-	EventReceive:         KindUser,
-	EventClose:           KindUser,
-	EventAbort:           KindUser,
-	EventRcvSyn:          KindSegment,
-	EventRcvSynack:       KindSegment,
-	EventRcvAck:          KindSegment,
-	EventRcvData:         KindSegment,
-	EventRcvFin:          KindSegment,
-	EventRcvRst:          KindSegment,
-	EventRcvNoack:        KindSegment,
-	EventRcvUnacceptable: KindSegment,
-	EventTimeoutRexmt:    KindTimer,
-	EventTimeout2msl:     KindTimer,
-	EventTimeoutUser:     KindTimer,
-	EventTimeoutDelack:   KindTimer,
+	EventOpenPassive:      KindUser,
+	EventOpenActive:       KindUser,
+	EventSend:             KindUser,
+	EventReceive:          KindUser,
+	EventClose:            KindUser,
+	EventAbort:            KindUser,
+	EventRcvSyn:           KindSegment,
+	EventRcvSynack:        KindSegment,
+	EventRcvAck:           KindSegment,
+	EventRcvData:          KindSegment,
+	EventRcvFin:           KindSegment,
+	EventRcvRst:           KindSegment,
+	EventRcvNoack:         KindSegment,
+	EventRcvUnacceptable:  KindSegment,
+	EventTimeoutRexmt:     KindTimer,
+	EventTimeout2msl:      KindTimer,
+	EventTimeoutUser:      KindTimer,
+	EventTimeoutDelack:    KindTimer,
+	EventTimeoutKeepalive: KindTimer,
 }
 
 var eventDocs = [NumEvents]string{
-	EventOpenPassive:     "passive OPEN: listen for a connection",
-	EventOpenActive:      "active OPEN: connect to a remote socket",
-	EventSend:            "SEND: queue data for transmission",
-	EventReceive:         "RECEIVE: take delivered data",
-	EventClose:           "CLOSE: no more data to send (half-close)",
-	EventAbort:           "ABORT: drop the connection at once",
-	EventRcvSyn:          "SYN without ACK (and, in sync states, any SYN that passed the sequence test)",
-	EventRcvSynack:       "SYN with ACK",
-	EventRcvAck:          "ACK without SYN, FIN, RST or text",
-	EventRcvData:         "ACK carrying text, no in-order FIN",
-	EventRcvFin:          "ACK with a FIN that is now in order (with or without text)",
-	EventRcvRst:          "RST, with or without ACK",
-	EventRcvNoack:        "no SYN, RST or ACK bit (e.g. a bare FIN)",
-	EventRcvUnacceptable: "fails PAWS (RFC 7323 5.3) or the four-case acceptability test of 3.10.7.4 (not RST)",
-	EventTimeoutRexmt:    "retransmission timeout (RFC 6298)",
-	EventTimeout2msl:     "TIME-WAIT timeout: 2*MSL elapsed",
-	EventTimeoutUser:     "user timeout: data unacknowledged too long, or FIN-WAIT-2 abandoned",
-	EventTimeoutDelack:   "delayed-ACK timer: in-order text waited DelayedACK for a segment to carry its ACK (RFC 9293 3.8.6.3)",
+	EventOpenPassive:      "passive OPEN: listen for a connection",
+	EventOpenActive:       "active OPEN: connect to a remote socket",
+	EventSend:             "SEND: queue data for transmission",
+	EventReceive:          "RECEIVE: take delivered data",
+	EventClose:            "CLOSE: no more data to send (half-close)",
+	EventAbort:            "ABORT: drop the connection at once",
+	EventRcvSyn:           "SYN without ACK (and, in sync states, any SYN that passed the sequence test)",
+	EventRcvSynack:        "SYN with ACK",
+	EventRcvAck:           "ACK without SYN, FIN, RST or text",
+	EventRcvData:          "ACK carrying text, no in-order FIN",
+	EventRcvFin:           "ACK with a FIN that is now in order (with or without text)",
+	EventRcvRst:           "RST, with or without ACK",
+	EventRcvNoack:         "no SYN, RST or ACK bit (e.g. a bare FIN)",
+	EventRcvUnacceptable:  "fails PAWS (RFC 7323 5.3) or the four-case acceptability test of 3.10.7.4 (not RST)",
+	EventTimeoutRexmt:     "retransmission timeout (RFC 6298)",
+	EventTimeout2msl:      "TIME-WAIT timeout: 2*MSL elapsed",
+	EventTimeoutUser:      "user timeout: data unacknowledged too long, or FIN-WAIT-2 abandoned",
+	EventTimeoutDelack:    "delayed-ACK timer: in-order text waited DelayedACK for a segment to carry its ACK (RFC 9293 3.8.6.3)",
+	EventTimeoutKeepalive: "keepalive timer: an idle connection heard nothing for KeepAlive.Idle (then Interval after each probe)",
 }
 
 // Rule identifies a row of the transition table: RuleNone, then the spec's
@@ -381,12 +386,16 @@ const (
 	RuleAnyRexmt
 	// RuleAnyDelack is rule any_delack: in ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 on timeout_delack / send_ack -> same (RFC 9293 3.8.6.3; RFC 5681 4.2).
 	RuleAnyDelack
+	// RuleKeepaliveProbe is rule keepalive_probe: in ESTABLISHED, CLOSE-WAIT on timeout_keepalive [!keepalive_exhausted] / send_keepalive -> same (RFC 9293 3.8.4; RFC 1122 4.2.3.6).
+	RuleKeepaliveProbe
+	// RuleKeepaliveDead is rule keepalive_dead: in ESTABLISHED, CLOSE-WAIT on timeout_keepalive [keepalive_exhausted] / signal_timeout, delete_tcb -> CLOSED (RFC 9293 3.8.4; RFC 1122 4.2.3.6).
+	RuleKeepaliveDead
 	// RuleAnyUserTimeout is rule any_user_timeout: in SYN-SENT, SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK on timeout_user / signal_timeout, delete_tcb -> CLOSED (RFC 9293 3.10.8).
 	RuleAnyUserTimeout
 )
 
 // NumRules is the number of rules, RuleNone included.
-const NumRules = 69
+const NumRules = 71
 
 // String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".
 func (r Rule) String() string {
@@ -429,74 +438,76 @@ func (ri *RuleInfo) Target(from State) State {
 
 var ruleInfos = [NumRules]RuleInfo{
 	RuleNone:                 {ID: "none", Same: true},
-	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 103},
-	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 104},
-	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 105},
-	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 106},
-	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 109},
-	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 110},
-	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin"}, Do: []string{"accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 111},
-	RuleListenRcvSynFin:      {ID: "listen_rcv_syn_fin", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"syn_fin"}, Same: true, RFC: "3.10.7.2", Line: 116},
-	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 117},
-	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 118},
-	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 119},
-	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "take_options", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 122},
-	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 123},
-	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "take_options", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 124},
-	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 125},
-	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 126},
-	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 127},
-	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 128},
-	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 129},
-	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 132},
-	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 133},
-	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 134},
-	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 135},
-	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 136},
-	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 137},
-	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 140},
-	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 141},
-	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 142},
-	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 145},
-	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 146},
-	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 147},
-	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 148},
-	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 151},
-	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 152},
-	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 155},
-	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 156},
-	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 159},
-	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 160},
-	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 163},
-	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 164},
-	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 167},
-	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 170},
-	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 171},
-	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 172},
-	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 173},
-	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 174},
-	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 175},
-	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 176},
-	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 177},
-	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 178},
-	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"!paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 181},
-	RuleSyncRcvPaws:          {ID: "sync_rcv_paws", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "RFC 7323 5.3", Line: 185},
-	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 186},
-	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 187},
-	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 188},
-	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 189},
-	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 190},
-	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 191},
-	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 192},
-	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 195},
-	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 196},
-	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 200},
-	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 201},
-	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 202},
-	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 203},
-	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 206},
-	RuleAnyDelack:            {ID: "any_delack", From: []State{StateEstablished, StateFinWait1, StateFinWait2}, On: []Event{EventTimeoutDelack}, Do: []string{"send_ack"}, Same: true, RFC: "3.8.6.3; RFC 5681 4.2", Line: 209},
-	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 210},
+	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 106},
+	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 107},
+	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 108},
+	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 109},
+	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 112},
+	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 113},
+	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin"}, Do: []string{"accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 114},
+	RuleListenRcvSynFin:      {ID: "listen_rcv_syn_fin", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"syn_fin"}, Same: true, RFC: "3.10.7.2", Line: 119},
+	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 120},
+	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 121},
+	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 122},
+	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "take_options", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 125},
+	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 126},
+	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "take_options", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 127},
+	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 128},
+	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 129},
+	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 130},
+	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 131},
+	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 132},
+	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 135},
+	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 136},
+	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 137},
+	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 138},
+	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 139},
+	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 140},
+	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 143},
+	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 144},
+	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 145},
+	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 148},
+	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 149},
+	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 150},
+	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 151},
+	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 154},
+	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 155},
+	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 158},
+	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 159},
+	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 162},
+	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 163},
+	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 166},
+	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 167},
+	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 170},
+	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 173},
+	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 174},
+	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 175},
+	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 176},
+	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 177},
+	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 178},
+	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 179},
+	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 180},
+	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 181},
+	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"!paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 184},
+	RuleSyncRcvPaws:          {ID: "sync_rcv_paws", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "RFC 7323 5.3", Line: 188},
+	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 189},
+	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 190},
+	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 191},
+	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 192},
+	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 193},
+	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 194},
+	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 195},
+	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 198},
+	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 199},
+	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 203},
+	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 204},
+	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 205},
+	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 206},
+	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 209},
+	RuleAnyDelack:            {ID: "any_delack", From: []State{StateEstablished, StateFinWait1, StateFinWait2}, On: []Event{EventTimeoutDelack}, Do: []string{"send_ack"}, Same: true, RFC: "3.8.6.3; RFC 5681 4.2", Line: 212},
+	RuleKeepaliveProbe:       {ID: "keepalive_probe", From: []State{StateEstablished, StateCloseWait}, On: []Event{EventTimeoutKeepalive}, If: []string{"!keepalive_exhausted"}, Do: []string{"send_keepalive"}, Same: true, RFC: "3.8.4; RFC 1122 4.2.3.6", Line: 214},
+	RuleKeepaliveDead:        {ID: "keepalive_dead", From: []State{StateEstablished, StateCloseWait}, On: []Event{EventTimeoutKeepalive}, If: []string{"keepalive_exhausted"}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.8.4; RFC 1122 4.2.3.6", Line: 215},
+	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 216},
 }
 
 // Actions is what Step needs from a TCB: one method per guard and option of
@@ -518,6 +529,8 @@ type Actions interface {
 	SynNewIncarnation() bool
 	// SynFin reports whether guard syn_fin holds: the SYN also carries FIN (no legitimate opener sends one; scanners do).
 	SynFin() bool
+	// KeepaliveExhausted reports whether guard keepalive_exhausted holds: KeepAlive.Count probes went unanswered (RFC 1122 4.2.3.6).
+	KeepaliveExhausted() bool
 	// PawsReject reports whether guard paws_reject holds: RFC 7323 5.3 R1 (PAWS): timestamps are on, the segment (not RST) carries one older than TS.Recent, and TS.Recent is valid (updated within 24 days).
 	PawsReject() bool
 	// Rfc1337 reports whether option rfc1337 holds: RFC 1337 TIME-WAIT assassination fix: ignore RST in TIME-WAIT (off by default, as RFC 9293).
@@ -580,6 +593,8 @@ type Actions interface {
 	Reincarnate()
 	// DeleteTcb is action delete_tcb: release the TCB, its queues and timers.
 	DeleteTcb()
+	// SendKeepalive is action send_keepalive: send the keepalive probe <SEQ=SND.NXT-1><ACK=RCV.NXT>, which the peer must answer; the next after KeepAlive.Interval (RFC 1122 4.2.3.6).
+	SendKeepalive()
 }
 
 // Step fires the first rule on (s, e) whose guards hold, running its actions in
@@ -898,6 +913,18 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			// any_delack (RFC 9293 3.8.6.3; RFC 5681 4.2)
 			a.SendAck()
 			return StateEstablished, RuleAnyDelack
+		case EventTimeoutKeepalive:
+			// keepalive_probe (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if !a.KeepaliveExhausted() {
+				a.SendKeepalive()
+				return StateEstablished, RuleKeepaliveProbe
+			}
+			// keepalive_dead (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if a.KeepaliveExhausted() {
+				a.SignalTimeout()
+				a.DeleteTcb()
+				return StateClosed, RuleKeepaliveDead
+			}
 		}
 	case StateFinWait1:
 		switch e {
@@ -1170,6 +1197,18 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			a.SignalTimeout()
 			a.DeleteTcb()
 			return StateClosed, RuleAnyUserTimeout
+		case EventTimeoutKeepalive:
+			// keepalive_probe (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if !a.KeepaliveExhausted() {
+				a.SendKeepalive()
+				return StateCloseWait, RuleKeepaliveProbe
+			}
+			// keepalive_dead (RFC 9293 3.8.4; RFC 1122 4.2.3.6)
+			if a.KeepaliveExhausted() {
+				a.SignalTimeout()
+				a.DeleteTcb()
+				return StateClosed, RuleKeepaliveDead
+			}
 		}
 	case StateClosing:
 		switch e {

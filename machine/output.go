@@ -74,6 +74,7 @@ func (c *Conn) output() {
 		}
 		c.sackOwed = false
 	}
+	c.armKeepalive()
 }
 
 // dataEnd is the sequence number after the last queued data byte.

@@ -79,21 +79,23 @@ func (r *rtoState) synTimedOut(cfg *Config) {
 type timerKind uint8
 
 const (
-	timerRexmt    timerKind = iota // retransmission and zero-window probe
-	timer2MSL                      // TIME-WAIT
-	timerUser                      // data unacknowledged too long
-	timerFinWait2                  // FIN-WAIT-2 abandoned
-	timerDelACK                    // a delayed ACK is due
+	timerRexmt     timerKind = iota // retransmission and zero-window probe
+	timer2MSL                       // TIME-WAIT
+	timerUser                       // data unacknowledged too long
+	timerFinWait2                   // FIN-WAIT-2 abandoned
+	timerDelACK                     // a delayed ACK is due
+	timerKeepalive                  // an idle connection's keepalive probe is due
 	numTimers
 )
 
 // timerEvents maps a timer to the event it fires.
 var timerEvents = [numTimers]Event{
-	timerRexmt:    EventTimeoutRexmt,
-	timer2MSL:     EventTimeout2msl,
-	timerUser:     EventTimeoutUser,
-	timerFinWait2: EventTimeoutUser,
-	timerDelACK:   EventTimeoutDelack,
+	timerRexmt:     EventTimeoutRexmt,
+	timer2MSL:      EventTimeout2msl,
+	timerUser:      EventTimeoutUser,
+	timerFinWait2:  EventTimeoutUser,
+	timerDelACK:    EventTimeoutDelack,
+	timerKeepalive: EventTimeoutKeepalive,
 }
 
 func (t *tcb) arm(k timerKind, at time.Duration) {

@@ -190,6 +190,18 @@ func notSynFin(_ context.Context, args ...any) bool {
 	return f != nil && !f.a.SynFin()
 }
 
+// keepaliveExhausted is the stateless guard for keepalive_exhausted.
+func keepaliveExhausted(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && f.a.KeepaliveExhausted()
+}
+
+// notKeepaliveExhausted is the stateless guard for !keepalive_exhausted.
+func notKeepaliveExhausted(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && !f.a.KeepaliveExhausted()
+}
+
 // pawsReject is the stateless guard for paws_reject.
 func pawsReject(_ context.Context, args ...any) bool {
 	f := firingOf(args)
@@ -750,6 +762,22 @@ func ruleAnyDelack(_ context.Context, args ...any) bool {
 	return true
 }
 
+// ruleKeepaliveProbe records rule keepalive_probe if its guards hold (see firing).
+func ruleKeepaliveProbe(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && !f.a.KeepaliveExhausted() {
+		f.rule = RuleKeepaliveProbe
+	}
+	return true
+}
+
+// ruleKeepaliveDead records rule keepalive_dead if its guards hold (see firing).
+func ruleKeepaliveDead(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && f.a.KeepaliveExhausted() {
+		f.rule = RuleKeepaliveDead
+	}
+	return true
+}
+
 // ruleAnyUserTimeout records rule any_user_timeout if its guards hold (see firing).
 func ruleAnyUserTimeout(_ context.Context, args ...any) bool {
 	if f := firingOf(args); f != nil {
@@ -846,7 +874,9 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
 		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout).
-		InternalTransition(EventTimeoutDelack, keepState, ruleAnyDelack)
+		InternalTransition(EventTimeoutDelack, keepState, ruleAnyDelack).
+		InternalTransition(EventTimeoutKeepalive, keepState, notKeepaliveExhausted, ruleKeepaliveProbe).
+		Permit(EventTimeoutKeepalive, StateClosed, keepaliveExhausted, ruleKeepaliveDead)
 	sm.Configure(StateFinWait1).
 		InternalTransition(EventSend, keepState, ruleClosingSend).
 		InternalTransition(EventReceive, keepState, ruleAnyReceive).
@@ -913,7 +943,9 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventRcvUnacceptable, keepState, notPawsReject, ruleSyncRcvUnacceptable).
 		InternalTransition(EventRcvUnacceptable, keepState, pawsReject, ruleSyncRcvPaws).
 		InternalTransition(EventTimeoutRexmt, keepState, ruleAnyRexmt).
-		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout)
+		Permit(EventTimeoutUser, StateClosed, ruleAnyUserTimeout).
+		InternalTransition(EventTimeoutKeepalive, keepState, notKeepaliveExhausted, ruleKeepaliveProbe).
+		Permit(EventTimeoutKeepalive, StateClosed, keepaliveExhausted, ruleKeepaliveDead)
 	sm.Configure(StateClosing).
 		InternalTransition(EventSend, keepState, ruleClosingSend).
 		InternalTransition(EventReceive, keepState, ruleAnyReceive).

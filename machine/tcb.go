@@ -62,6 +62,11 @@ type tcb struct {
 	dupAcks      uint8
 	dataSegs     uint32 // in-order text segments taken (the quick-ACK phase)
 
+	// Keepalive (keepalive.go).
+	kaHeard   time.Duration // the last acceptable segment from the peer
+	kaProbeAt time.Duration // the last probe
+	kaProbes  int           // probes sent since then, unanswered
+
 	// Timers: one deadline per kind, armed bit per kind.
 	deadline [numTimers]time.Duration
 	armed    uint8

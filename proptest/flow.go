@@ -48,8 +48,9 @@ type flowGhost struct {
 	progressValid bool
 	progressAt    time.Duration // the last ACK of new data, or when data became outstanding (invariant 36)
 
-	opt  optGhost // the options both SYNs carried, TS.Recent (options.go)
-	acks ackGhost // in-order text not yet acknowledged (acks.go)
+	opt  optGhost       // the options both SYNs carried, TS.Recent (options.go)
+	acks ackGhost       // in-order text not yet acknowledged (acks.go)
+	ka   keepaliveGhost // when the peer was last heard, probes since (keepalive.go)
 
 	measuring bool // an RTT measurement runs (invariant 34)
 	synRexmit bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
@@ -228,6 +229,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		return
 	}
 	if w.checkDelayedACK(r, g); w.err != nil {
+		return
+	}
+	if w.checkKeepalive(r, g); w.err != nil {
 		return
 	}
 	if same && hasSendSeq(r.To) {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/tcpfsm/tcpfsm/machine"
 )
 
 // rapidChooser draws every choice from rapid, so that rapid can shrink a
@@ -62,6 +64,10 @@ func drawWorld(t *rapid.T, base Options) *World {
 	cfg.DelayedACK = []time.Duration{0, 200 * time.Millisecond, -1}[rapid.IntRange(0, 2).Draw(t, "delack")]
 	cfg.QuickACKs = []int{0, -1, 16}[rapid.IntRange(0, 2).Draw(t, "quickacks")]
 	cfg.NoDelay = rapid.Bool().Draw(t, "nodelay")
+	// Keepalive in one run of four, quick enough to fire in a run.
+	if rapid.IntRange(0, 3).Draw(t, "keepalive") == 0 {
+		cfg.KeepAlive = machine.KeepAlive{Enable: true, Idle: 2 * time.Second, Interval: 500 * time.Millisecond, Count: 2}
+	}
 	a, b := drawOptions("a"), drawOptions("b")
 	a.Apply(&cfg)
 	base.PeerOptions = &b

@@ -1,6 +1,7 @@
 package proptest
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -242,6 +243,32 @@ var scenarios = []scenario{
 		}
 		if !p.took(simnet.B, machine.RuleEstRcvAck) {
 			return fmt.Errorf("B did not answer the probe by est_rcv_ack: %v", p.rules[simnet.B])
+		}
+		return w.Finish()
+	}},
+	{"keepalive, then a vanished peer", func(w *World, p *pathRecorder) error {
+		// A probes its idle connection; B answers; then every segment
+		// is lost and A gives B up after Count probes.
+		if err := establish(w); err != nil {
+			return err
+		}
+		a := w.Net().Conn(simnet.A)
+		a.SetKeepAlive(w.Net().Now(), machine.KeepAlive{Enable: true, Idle: time.Second, Interval: 200 * time.Millisecond, Count: 2})
+		w.Advance()
+		deliverAll(w)
+		if !p.took(simnet.A, machine.RuleKeepaliveProbe) {
+			return fmt.Errorf("A sent no keepalive probe: %v", p.rules[simnet.A])
+		}
+		for i := 0; i < 20 && w.State(simnet.A) != machine.StateClosed; i++ {
+			for _, s := range []simnet.Side{simnet.A, simnet.B} {
+				for len(w.Net().Link(s)) > 0 {
+					w.Drop(s, 0)
+				}
+			}
+			w.Advance()
+		}
+		if !p.took(simnet.A, machine.RuleKeepaliveDead) || !errors.Is(a.Err(), machine.ErrTimeout) {
+			return fmt.Errorf("A did not give its vanished peer up by keepalive_dead: %v, %v", p.rules[simnet.A], a.Err())
 		}
 		return w.Finish()
 	}},

@@ -1,6 +1,8 @@
 package tunnet
 
 import (
+	"cmp"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -28,6 +30,7 @@ type Conn struct {
 	wmu           sync.Mutex // one Write at a time
 	closed        atomic.Bool
 	closedC       chan struct{}
+	keepalive     machine.KeepAlive // as set by SetKeepAlive*, under ep.mu
 }
 
 func newConn(ep *endpoint) *Conn {
@@ -36,13 +39,14 @@ func newConn(ep *endpoint) *Conn {
 	ep.mu.Unlock()
 	t := ep.tuple
 	return &Conn{
-		ep:      ep,
-		gen:     gen,
-		local:   &net.TCPAddr{IP: net.IP(t.LocalAddr.AsSlice()), Port: int(t.LocalPort)},
-		remote:  &net.TCPAddr{IP: net.IP(t.RemoteAddr.AsSlice()), Port: int(t.RemotePort)},
-		rdl:     makeDeadline(),
-		wdl:     makeDeadline(),
-		closedC: make(chan struct{}),
+		ep:        ep,
+		gen:       gen,
+		local:     &net.TCPAddr{IP: net.IP(t.LocalAddr.AsSlice()), Port: int(t.LocalPort)},
+		remote:    &net.TCPAddr{IP: net.IP(t.RemoteAddr.AsSlice()), Port: int(t.RemotePort)},
+		rdl:       makeDeadline(),
+		keepalive: machine.KeepAlive{Idle: defaultKeepAlivePeriod, Interval: defaultKeepAlivePeriod, Count: defaultKeepAliveCount},
+		wdl:       makeDeadline(),
+		closedC:   make(chan struct{}),
 	}
 }
 
@@ -293,6 +297,63 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 	ep.after(now, tx)
 	ep.mu.Unlock()
 	s.putTx(tx)
+	return nil
+}
+
+// SetKeepAlive turns keepalive probes on or off, as net.TCPConn's: on,
+// an idle connection is probed after 15 s of silence, every 15 s, and
+// given up (reads and writes fail with ETIMEDOUT) after 9 unanswered
+// probes, unless SetKeepAlivePeriod or SetKeepAliveConfig say otherwise.
+func (c *Conn) SetKeepAlive(keepalive bool) error {
+	return c.setKeepAlive(func(k *machine.KeepAlive) { k.Enable = keepalive })
+}
+
+// SetKeepAlivePeriod sets the idle time before the first probe and the
+// interval between probes, as net.TCPConn's.
+func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	if d <= 0 {
+		return c.opErr("set", fmt.Errorf("keepalive period %v: want > 0", d))
+	}
+	return c.setKeepAlive(func(k *machine.KeepAlive) { k.Idle, k.Interval = d, d })
+}
+
+// SetKeepAliveConfig configures keepalive as net.TCPConn's: zero Idle,
+// Interval and Count take the defaults (15 s, 15 s, 9), negative ones
+// leave the current value.
+func (c *Conn) SetKeepAliveConfig(cfg net.KeepAliveConfig) error {
+	return c.setKeepAlive(func(k *machine.KeepAlive) {
+		k.Enable = cfg.Enable
+		if cfg.Idle >= 0 {
+			k.Idle = cmp.Or(cfg.Idle, defaultKeepAlivePeriod)
+		}
+		if cfg.Interval >= 0 {
+			k.Interval = cmp.Or(cfg.Interval, defaultKeepAlivePeriod)
+		}
+		if cfg.Count >= 0 {
+			k.Count = cmp.Or(cfg.Count, defaultKeepAliveCount)
+		}
+	})
+}
+
+// Go's keepalive defaults (net.KeepAliveConfig).
+const (
+	defaultKeepAlivePeriod = 15 * time.Second
+	defaultKeepAliveCount  = 9
+)
+
+func (c *Conn) setKeepAlive(change func(*machine.KeepAlive)) error {
+	ep, s := c.ep, c.ep.s
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if c.closed.Load() || ep.gen != c.gen {
+		return c.opErr("set", net.ErrClosed)
+	}
+	k := c.keepalive
+	change(&k)
+	c.keepalive = k
+	ep.mc.SetKeepAlive(s.now(), k)
+	d, ok := ep.mc.NextDeadline() // the keepalive timer may have moved
+	ep.timer.arm(d, ok)
 	return nil
 }
 

@@ -132,6 +132,10 @@ var plantedBugs = []planted{
 		[]edit{{"delack.go", "t.arm(timerDelACK, c.now+d)", "t.arm(timerDelACK, c.now+10*d)"}}},
 	{"nagle-always", 29, "Nagle's algorithm holds a short segment back even with nothing unacknowledged",
 		[]edit{{"output.go", "if n < mss && c.nagle() && t.sndUna != t.sndNxt && !(n == d && t.finQueued) {", "if n < mss && c.nagle() && !(n == d && t.finQueued) {"}}},
+	{"keepalive-early", 42, "the first keepalive probe goes out after half the idle time",
+		[]edit{{"keepalive.go", "at := t.kaHeard + c.ka.Idle\n", "at := t.kaHeard + c.ka.Idle/2\n"}}},
+	{"keepalive-gives-up-early", 42, "the connection is given up after Count-1 unanswered probes",
+		[]edit{{"keepalive.go", "return c.t.kaProbes >= c.ka.Count", "return c.t.kaProbes >= c.ka.Count-1"}}},
 	{"sack-in-seq-order", 40, "SACK blocks are reported in sequence order, not the most recently received first (RFC 2018 4)",
 		[]edit{{"sack.go", "\tfor _, seq := range t.recent[:t.nRecent] {", "\tfor _, seq := range t.recent[:0] {"}}},
 }

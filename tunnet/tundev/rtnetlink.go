@@ -82,12 +82,19 @@ func rtnlDo(m *rtnlMsg) error {
 }
 
 // linkUp sets IFF_UP on interface index.
-func linkUp(index int) error {
+func linkUp(index int) error { return setLink(index, true) }
+
+// setLink sets interface index up or down, like `ip link set NAME up|down`.
+func setLink(index int, up bool) error {
 	m := newRtnlMsg(unix.RTM_NEWLINK, 0)
 	var ifi [unix.SizeofIfInfomsg]byte
 	ifi[0] = unix.AF_UNSPEC
 	binary.NativeEndian.PutUint32(ifi[4:], uint32(index))
-	binary.NativeEndian.PutUint32(ifi[8:], unix.IFF_UP)  // flags
+	var flags uint32
+	if up {
+		flags = unix.IFF_UP
+	}
+	binary.NativeEndian.PutUint32(ifi[8:], flags)        // flags
 	binary.NativeEndian.PutUint32(ifi[12:], unix.IFF_UP) // change mask
 	m.put(ifi[:])
 	return rtnlDo(m)

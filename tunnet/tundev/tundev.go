@@ -88,6 +88,16 @@ func (d *Device) SetUp() error {
 	return nil
 }
 
+// SetDown sets the device down: the kernel sends nothing into it and
+// drops what is written to it (tests use it to make the kernel vanish
+// from the stack's view).
+func (d *Device) SetDown() error {
+	if err := setLink(d.index, false); err != nil {
+		return fmt.Errorf("tundev: setting %s down: %w", d.name, err)
+	}
+	return nil
+}
+
 // AddAddr adds an IPv4 or IPv6 address with its prefix length (for example
 // 10.99.0.1/24 or fd00:99::1/64) to the device; the prefix route comes with
 // it. IPv6 addresses skip duplicate address detection.

@@ -1,0 +1,65 @@
+package proptest
+
+import (
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+	"github.com/tcpfsm/tcpfsm/proptest/simnet"
+)
+
+// This file judges keepalive (invariant 42).
+
+// keepaliveGhost is when one side last heard from its peer and the probes
+// it sent since, from the segments.
+type keepaliveGhost struct {
+	heardValid bool
+	heard      time.Duration
+	probes     int
+	lastProbe  time.Duration
+}
+
+// checkKeepalive is invariant 42 (RFC 9293 3.8.4, RFC 1122 4.2.3.6): a
+// keepalive probe (an empty ACK at SND.NXT-1) goes out only with keepalive
+// on, nothing outstanding, and Idle since the peer was last heard (the
+// first probe) or Interval since the last unanswered one; a connection is
+// given up by rule keepalive_dead only after Count unanswered probes and
+// another Interval. With abstract time only the counts are checked.
+func (w *World) checkKeepalive(r *simnet.Record, g *flowGhost) {
+	k := &g.ka
+	in, b := &r.In, &r.Before
+	if r.Kind == simnet.Input && len(r.Steps) > 0 && !droppedUnread(r) && !in.Flags.Has(machine.RST) &&
+		!(in.Flags.Has(machine.SYN) && !in.Flags.Has(machine.ACK)) {
+		k.heardValid, k.heard, k.probes = true, r.Now, 0
+	}
+	ka := w.conn(r.Side).KeepAlive()
+	for i := range r.Steps {
+		switch r.Steps[i].Rule {
+		case machine.RuleKeepaliveProbe:
+			switch {
+			case !ka.Enable:
+				w.fail(42, "%v sent a keepalive probe with keepalive off", r.Side)
+			case b.SndUna != b.SndNxt:
+				w.fail(42, "%v sent a keepalive probe with %d bytes of sequence space outstanding", r.Side, b.SndNxt-b.SndUna)
+			case len(r.Out) != 1 || r.Out[0].Flags != machine.ACK || len(r.Out[0].Payload) != 0 || r.Out[0].Seq != b.SndNxt-1:
+				w.fail(42, "%v's keepalive probe is %v, want one empty ACK at SND.NXT-1 = %d", r.Side, formatSegs(r.Out), b.SndNxt-1)
+			case w.abstractTime || !k.heardValid:
+			case k.probes == 0 && r.Now-k.heard < ka.Idle:
+				w.fail(42, "%v probed %v after it last heard from its peer, before Idle %v", r.Side, r.Now-k.heard, ka.Idle)
+			case k.probes > 0 && r.Now-k.lastProbe < ka.Interval:
+				w.fail(42, "%v probed again %v after its last probe, before Interval %v", r.Side, r.Now-k.lastProbe, ka.Interval)
+			}
+			k.probes++
+			k.lastProbe = r.Now
+		case machine.RuleKeepaliveDead:
+			switch {
+			case k.probes < ka.Count:
+				w.fail(42, "%v gave its peer up after %d unanswered keepalive probes; Count is %d", r.Side, k.probes, ka.Count)
+			case !w.abstractTime && r.Now-k.lastProbe < ka.Interval:
+				w.fail(42, "%v gave its peer up %v after its last probe, before Interval %v", r.Side, r.Now-k.lastProbe, ka.Interval)
+			}
+		}
+		if w.err != nil {
+			return
+		}
+	}
+}

@@ -61,6 +61,7 @@ type Config struct {
 	QuickACKs        int           // ACK the first this many data segments at once (16, as Linux); negative: none
 	NoDelay          bool          // Nagle's algorithm off for new connections (Conn.SetNoDelay changes it per connection)
 	KeepAlive        KeepAlive     // keepalive probes for new connections (off; Conn.SetKeepAlive changes it per connection)
+	SYNCookies       bool          // answer every SYN at a listener with a SYN cookie, keeping no state (RFC 4987 3.6); a runtime turns cookies on per listener when its queue is full (Conn.SetSynCookies)
 	ISNKey           [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
 	Observer         Observer      // optional
 	Step             StepFunc      // optional; nil means Step
@@ -197,6 +198,7 @@ type Conn struct {
 	err   error // what the application is told: ErrReset, ErrRefused, ...
 
 	acceptIncarnation bool // a listener exists (RFC 6191)
+	synCookies        bool // the runtime asks for SYN cookies (cookie.go)
 
 	t   tcb  // the TCB proper; delete_tcb zeroes it
 	snd ring // unacknowledged and unsent data, from t.sndBufSeq

@@ -39,7 +39,7 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 			return StateClosed, RuleListenClose
 		case EventRcvSyn:
 			// listen_rcv_syn (RFC 9293 3.10.7.2)
-			if !a.SynFin() {
+			if !a.SynFin() && !a.SynCookies() {
 				a.AcceptSyn()
 				a.TakeOptions()
 				a.SelectIss()
@@ -47,14 +47,44 @@ func stepFake(s State, e Event, a *fakeActions) (State, Rule) {
 				a.RememberPassive()
 				return StateSynReceived, RuleListenRcvSyn
 			}
+			// listen_rcv_syn_cookie (RFC 4987 3.6)
+			if !a.SynFin() && a.SynCookies() {
+				a.SendCookieSynack()
+				return StateListen, RuleListenRcvSynCookie
+			}
 			// listen_rcv_syn_fin (RFC 9293 3.10.7.2)
 			if a.SynFin() {
 				return StateListen, RuleListenRcvSynFin
 			}
-		case EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin:
-			// listen_rcv_ack (RFC 9293 3.10.7.2)
+		case EventRcvSynack:
+			// listen_rcv_synack (RFC 9293 3.10.7.2)
 			a.SendRstReply()
-			return StateListen, RuleListenRcvAck
+			return StateListen, RuleListenRcvSynack
+		case EventRcvAck, EventRcvData:
+			// listen_rcv_ack (RFC 9293 3.10.7.2)
+			if !a.CookieValid() {
+				a.SendRstReply()
+				return StateListen, RuleListenRcvAck
+			}
+			// listen_rcv_cookie_ack (RFC 4987 3.6)
+			if a.CookieValid() {
+				a.AcceptCookie()
+				a.AcceptText()
+				return StateEstablished, RuleListenRcvCookieAck
+			}
+		case EventRcvFin:
+			// listen_rcv_ack (RFC 9293 3.10.7.2)
+			if !a.CookieValid() {
+				a.SendRstReply()
+				return StateListen, RuleListenRcvAck
+			}
+			// listen_rcv_cookie_fin (RFC 4987 3.6)
+			if a.CookieValid() {
+				a.AcceptCookie()
+				a.AcceptText()
+				a.AcceptFin()
+				return StateCloseWait, RuleListenRcvCookieFin
+			}
 		case EventRcvRst:
 			// listen_rcv_rst (RFC 9293 3.10.7.2)
 			return StateListen, RuleListenRcvRst

@@ -21,7 +21,7 @@ import (
 // fakeActions.guards is the value of fakeGuardNames[i].
 var fakeGuardNames = [...]string{
 	"ack_acceptable", "ack_in_range", "fin_acked", "rst_exact", "rst_in_window",
-	"passive_open", "syn_new_incarnation", "syn_fin", "keepalive_exhausted", "paws_reject", "rfc1337",
+	"passive_open", "syn_new_incarnation", "syn_fin", "keepalive_exhausted", "syn_cookies", "cookie_valid", "paws_reject", "rfc1337",
 }
 
 // Bits of fakeActions.guards, in fakeGuardNames order.
@@ -35,6 +35,8 @@ const (
 	fakeSynNewIncarnation
 	fakeSynFin
 	fakeKeepaliveExhausted
+	fakeSynCookies
+	fakeCookieValid
 	fakePawsReject
 	fakeRfc1337
 )
@@ -86,7 +88,9 @@ func (f *fakeActions) PawsReject() bool        { return f.is(fakePawsReject) }
 func (f *fakeActions) KeepaliveExhausted() bool {
 	return f.is(fakeKeepaliveExhausted)
 }
-func (f *fakeActions) Rfc1337() bool { return f.is(fakeRfc1337) }
+func (f *fakeActions) SynCookies() bool  { return f.is(fakeSynCookies) }
+func (f *fakeActions) CookieValid() bool { return f.is(fakeCookieValid) }
+func (f *fakeActions) Rfc1337() bool     { return f.is(fakeRfc1337) }
 
 // Actions of the fake, indices into fakeActionNames.
 const (
@@ -119,6 +123,8 @@ const (
 	fakeStart2msl
 	fakeReincarnate
 	fakeDeleteTcb
+	fakeSendCookieSynack
+	fakeAcceptCookie
 	fakeSendKeepalive
 	fakeNumActions
 )
@@ -154,6 +160,8 @@ var fakeActionNames = [fakeNumActions]string{
 	fakeStart2msl:        "start_2msl",
 	fakeReincarnate:      "reincarnate",
 	fakeDeleteTcb:        "delete_tcb",
+	fakeSendCookieSynack: "send_cookie_synack",
+	fakeAcceptCookie:     "accept_cookie",
 	fakeSendKeepalive:    "send_keepalive",
 }
 
@@ -186,6 +194,8 @@ func (f *fakeActions) Retransmit()       { f.did(fakeRetransmit) }
 func (f *fakeActions) Start2msl()        { f.did(fakeStart2msl) }
 func (f *fakeActions) Reincarnate()      { f.did(fakeReincarnate) }
 func (f *fakeActions) SendKeepalive()    { f.did(fakeSendKeepalive) }
+func (f *fakeActions) SendCookieSynack() { f.did(fakeSendCookieSynack) }
+func (f *fakeActions) AcceptCookie()     { f.did(fakeAcceptCookie) }
 func (f *fakeActions) DeleteTcb()        { f.did(fakeDeleteTcb) }
 
 // fakeGuardBit returns the bit of the named guard or option.

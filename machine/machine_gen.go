@@ -262,10 +262,18 @@ const (
 	RuleClosedRcvSegment
 	// RuleListenRcvRst is rule listen_rcv_rst: in LISTEN on rcv_rst -> same (RFC 9293 3.10.7.2).
 	RuleListenRcvRst
-	// RuleListenRcvAck is rule listen_rcv_ack: in LISTEN on rcv_synack, rcv_ack, rcv_data, rcv_fin / send_rst_reply -> same (RFC 9293 3.10.7.2).
+	// RuleListenRcvSynack is rule listen_rcv_synack: in LISTEN on rcv_synack / send_rst_reply -> same (RFC 9293 3.10.7.2).
+	RuleListenRcvSynack
+	// RuleListenRcvAck is rule listen_rcv_ack: in LISTEN on rcv_ack, rcv_data, rcv_fin [!cookie_valid] / send_rst_reply -> same (RFC 9293 3.10.7.2).
 	RuleListenRcvAck
-	// RuleListenRcvSyn is rule listen_rcv_syn: in LISTEN on rcv_syn [!syn_fin] / accept_syn, take_options, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.2).
+	// RuleListenRcvSyn is rule listen_rcv_syn: in LISTEN on rcv_syn [!syn_fin && !syn_cookies] / accept_syn, take_options, select_iss, send_synack, remember_passive -> SYN-RECEIVED (RFC 9293 3.10.7.2).
 	RuleListenRcvSyn
+	// RuleListenRcvSynCookie is rule listen_rcv_syn_cookie: in LISTEN on rcv_syn [!syn_fin && syn_cookies] / send_cookie_synack -> same (RFC 4987 3.6).
+	RuleListenRcvSynCookie
+	// RuleListenRcvCookieAck is rule listen_rcv_cookie_ack: in LISTEN on rcv_ack, rcv_data [cookie_valid] / accept_cookie, accept_text -> ESTABLISHED (RFC 4987 3.6).
+	RuleListenRcvCookieAck
+	// RuleListenRcvCookieFin is rule listen_rcv_cookie_fin: in LISTEN on rcv_fin [cookie_valid] / accept_cookie, accept_text, accept_fin -> CLOSE-WAIT (RFC 4987 3.6).
+	RuleListenRcvCookieFin
 	// RuleListenRcvSynFin is rule listen_rcv_syn_fin: in LISTEN on rcv_syn [syn_fin] -> same (RFC 9293 3.10.7.2).
 	RuleListenRcvSynFin
 	// RuleListenRcvOther is rule listen_rcv_other: in LISTEN on rcv_noack -> same (RFC 9293 3.10.7.2).
@@ -395,7 +403,7 @@ const (
 )
 
 // NumRules is the number of rules, RuleNone included.
-const NumRules = 71
+const NumRules = 75
 
 // String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".
 func (r Rule) String() string {
@@ -438,76 +446,80 @@ func (ri *RuleInfo) Target(from State) State {
 
 var ruleInfos = [NumRules]RuleInfo{
 	RuleNone:                 {ID: "none", Same: true},
-	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 106},
-	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 107},
-	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 108},
-	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 109},
-	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 112},
-	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 113},
-	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin"}, Do: []string{"accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 114},
-	RuleListenRcvSynFin:      {ID: "listen_rcv_syn_fin", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"syn_fin"}, Same: true, RFC: "3.10.7.2", Line: 119},
-	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 120},
-	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 121},
-	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 122},
-	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "take_options", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 125},
-	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 126},
-	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "take_options", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 127},
-	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 128},
-	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 129},
-	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 130},
-	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 131},
-	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 132},
-	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 135},
-	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 136},
-	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 137},
-	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 138},
-	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 139},
-	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 140},
-	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 143},
-	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 144},
-	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 145},
-	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 148},
-	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 149},
-	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 150},
-	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 151},
-	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 154},
-	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 155},
-	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 158},
-	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 159},
-	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 162},
-	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 163},
-	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 166},
-	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 167},
-	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 170},
-	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 173},
-	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 174},
-	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 175},
-	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 176},
-	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 177},
-	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 178},
-	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 179},
-	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 180},
-	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 181},
-	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"!paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 184},
-	RuleSyncRcvPaws:          {ID: "sync_rcv_paws", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "RFC 7323 5.3", Line: 188},
-	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 189},
-	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 190},
-	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 191},
-	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 192},
-	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 193},
-	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 194},
-	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 195},
-	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 198},
-	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 199},
-	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 203},
-	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 204},
-	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 205},
-	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 206},
-	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 209},
-	RuleAnyDelack:            {ID: "any_delack", From: []State{StateEstablished, StateFinWait1, StateFinWait2}, On: []Event{EventTimeoutDelack}, Do: []string{"send_ack"}, Same: true, RFC: "3.8.6.3; RFC 5681 4.2", Line: 212},
-	RuleKeepaliveProbe:       {ID: "keepalive_probe", From: []State{StateEstablished, StateCloseWait}, On: []Event{EventTimeoutKeepalive}, If: []string{"!keepalive_exhausted"}, Do: []string{"send_keepalive"}, Same: true, RFC: "3.8.4; RFC 1122 4.2.3.6", Line: 214},
-	RuleKeepaliveDead:        {ID: "keepalive_dead", From: []State{StateEstablished, StateCloseWait}, On: []Event{EventTimeoutKeepalive}, If: []string{"keepalive_exhausted"}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.8.4; RFC 1122 4.2.3.6", Line: 215},
-	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 216},
+	RuleClosedOpenPassive:    {ID: "closed_open_passive", From: []State{StateClosed}, On: []Event{EventOpenPassive}, Do: []string{"create_tcb"}, To: StateListen, RFC: "3.10.1", Path: "passive", Line: 110},
+	RuleClosedOpenActive:     {ID: "closed_open_active", From: []State{StateClosed}, On: []Event{EventOpenActive}, Do: []string{"select_iss", "send_syn"}, To: StateSynSent, RFC: "3.10.1", Path: "active", Line: 111},
+	RuleClosedRcvRst:         {ID: "closed_rcv_rst", From: []State{StateClosed}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.1", Line: 112},
+	RuleClosedRcvSegment:     {ID: "closed_rcv_segment", From: []State{StateClosed}, On: []Event{EventRcvSyn, EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin, EventRcvNoack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.1", Line: 113},
+	RuleListenRcvRst:         {ID: "listen_rcv_rst", From: []State{StateListen}, On: []Event{EventRcvRst}, Same: true, RFC: "3.10.7.2", Line: 116},
+	RuleListenRcvSynack:      {ID: "listen_rcv_synack", From: []State{StateListen}, On: []Event{EventRcvSynack}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 117},
+	RuleListenRcvAck:         {ID: "listen_rcv_ack", From: []State{StateListen}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!cookie_valid"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.2", Line: 118},
+	RuleListenRcvSyn:         {ID: "listen_rcv_syn", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin", "!syn_cookies"}, Do: []string{"accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.2", Path: "passive", Line: 119},
+	RuleListenRcvSynCookie:   {ID: "listen_rcv_syn_cookie", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"!syn_fin", "syn_cookies"}, Do: []string{"send_cookie_synack"}, Same: true, RFC: "RFC 4987 3.6", Line: 123},
+	RuleListenRcvCookieAck:   {ID: "listen_rcv_cookie_ack", From: []State{StateListen}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"cookie_valid"}, Do: []string{"accept_cookie", "accept_text"}, To: StateEstablished, RFC: "RFC 4987 3.6", Line: 124},
+	RuleListenRcvCookieFin:   {ID: "listen_rcv_cookie_fin", From: []State{StateListen}, On: []Event{EventRcvFin}, If: []string{"cookie_valid"}, Do: []string{"accept_cookie", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "RFC 4987 3.6", Line: 125},
+	RuleListenRcvSynFin:      {ID: "listen_rcv_syn_fin", From: []State{StateListen}, On: []Event{EventRcvSyn}, If: []string{"syn_fin"}, Same: true, RFC: "3.10.7.2", Line: 130},
+	RuleListenRcvOther:       {ID: "listen_rcv_other", From: []State{StateListen}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.2", Line: 131},
+	RuleListenSend:           {ID: "listen_send", From: []State{StateListen}, On: []Event{EventSend}, Do: []string{"select_iss", "send_syn", "queue_send"}, To: StateSynSent, RFC: "3.10.2", Line: 132},
+	RuleListenClose:          {ID: "listen_close", From: []State{StateListen, StateSynSent}, On: []Event{EventClose, EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.4", Line: 133},
+	RuleSynSentRcvSynack:     {ID: "syn_sent_rcv_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"ack_acceptable"}, Do: []string{"complete_open", "take_options", "accept_text", "send_ack"}, To: StateEstablished, RFC: "3.10.7.3", Path: "active", Line: 136},
+	RuleSynSentRcvBadSynack:  {ID: "syn_sent_rcv_bad_synack", From: []State{StateSynSent}, On: []Event{EventRcvSynack}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 137},
+	RuleSynSentRcvSyn:        {ID: "syn_sent_rcv_syn", From: []State{StateSynSent}, On: []Event{EventRcvSyn}, Do: []string{"accept_syn", "take_options", "send_synack", "remember_active"}, To: StateSynReceived, RFC: "3.10.7.3", Line: 138},
+	RuleSynSentRcvRst:        {ID: "syn_sent_rcv_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"ack_acceptable"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.3", Line: 139},
+	RuleSynSentRcvBadRst:     {ID: "syn_sent_rcv_bad_rst", From: []State{StateSynSent}, On: []Event{EventRcvRst}, If: []string{"!ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 140},
+	RuleSynSentRcvBadAck:     {ID: "syn_sent_rcv_bad_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.3", Line: 141},
+	RuleSynSentRcvAck:        {ID: "syn_sent_rcv_ack", From: []State{StateSynSent}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_acceptable"}, Same: true, RFC: "3.10.7.3", Line: 142},
+	RuleSynSentRcvNoack:      {ID: "syn_sent_rcv_noack", From: []State{StateSynSent}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.3", Line: 143},
+	RuleSynRcvdRcvAck:        {ID: "syn_rcvd_rcv_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text"}, To: StateEstablished, RFC: "3.10.7.4", Path: "passive", Line: 146},
+	RuleSynRcvdRcvFin:        {ID: "syn_rcvd_rcv_fin", From: []State{StateSynReceived}, On: []Event{EventRcvFin}, If: []string{"ack_acceptable"}, Do: []string{"complete_passive", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Line: 147},
+	RuleSynRcvdRcvBadAck:     {ID: "syn_rcvd_rcv_bad_ack", From: []State{StateSynReceived}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_acceptable"}, Do: []string{"send_rst_reply"}, Same: true, RFC: "3.10.7.4", Line: 148},
+	RuleSynRcvdRcvRstPassive: {ID: "syn_rcvd_rcv_rst_passive", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"passive_open", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateListen, RFC: "3.10.7.4", Line: 149},
+	RuleSynRcvdRcvRstActive:  {ID: "syn_rcvd_rcv_rst_active", From: []State{StateSynReceived}, On: []Event{EventRcvRst}, If: []string{"!passive_open", "rst_exact"}, Do: []string{"signal_refused", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 150},
+	RuleSynRcvdClose:         {ID: "syn_rcvd_close", From: []State{StateSynReceived}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Line: 151},
+	RuleEstRcvAck:            {ID: "est_rcv_ack", From: []State{StateEstablished}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 154},
+	RuleEstRcvFin:            {ID: "est_rcv_fin", From: []State{StateEstablished}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateCloseWait, RFC: "3.10.7.4", Path: "passive", Line: 155},
+	RuleEstClose:             {ID: "est_close", From: []State{StateEstablished}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateFinWait1, RFC: "3.10.4", Path: "active", Line: 156},
+	RuleFinWait1RcvAckOfFin:  {ID: "fin_wait_1_rcv_ack_of_fin", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text"}, To: StateFinWait2, RFC: "3.10.7.4", Path: "active", Line: 159},
+	RuleFinWait1RcvAck:       {ID: "fin_wait_1_rcv_ack", From: []State{StateFinWait1}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 160},
+	RuleFinWait1RcvFinAck:    {ID: "fin_wait_1_rcv_fin_ack", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 161},
+	RuleFinWait1RcvFin:       {ID: "fin_wait_1_rcv_fin", From: []State{StateFinWait1}, On: []Event{EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack", "accept_text", "accept_fin"}, To: StateClosing, RFC: "3.10.7.4", Line: 162},
+	RuleFinWait2RcvAck:       {ID: "fin_wait_2_rcv_ack", From: []State{StateFinWait2}, On: []Event{EventRcvAck, EventRcvData}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text"}, Same: true, RFC: "3.10.7.4", Line: 165},
+	RuleFinWait2RcvFin:       {ID: "fin_wait_2_rcv_fin", From: []State{StateFinWait2}, On: []Event{EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack", "accept_text", "accept_fin", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Path: "active", Line: 166},
+	RuleCloseWaitRcvAck:      {ID: "close_wait_rcv_ack", From: []State{StateCloseWait}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 169},
+	RuleCloseWaitClose:       {ID: "close_wait_close", From: []State{StateCloseWait}, On: []Event{EventClose}, Do: []string{"queue_fin"}, To: StateLastAck, RFC: "3.10.4", Path: "passive", Line: 170},
+	RuleClosingRcvAckOfFin:   {ID: "closing_rcv_ack_of_fin", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "start_2msl"}, To: StateTimeWait, RFC: "3.10.7.4", Line: 173},
+	RuleClosingRcvAck:        {ID: "closing_rcv_ack", From: []State{StateClosing}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 174},
+	RuleLastAckRcvAckOfFin:   {ID: "last_ack_rcv_ack_of_fin", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "fin_acked"}, Do: []string{"process_ack", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Path: "passive", Line: 177},
+	RuleLastAckRcvAck:        {ID: "last_ack_rcv_ack", From: []State{StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"ack_in_range", "!fin_acked"}, Do: []string{"process_ack"}, Same: true, RFC: "3.10.7.4", Line: 178},
+	RuleSyncRcvBadAck:        {ID: "sync_rcv_bad_ack", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvAck, EventRcvData, EventRcvFin}, If: []string{"!ack_in_range"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 181},
+	RuleTimeWaitRcvFin:       {ID: "time_wait_rcv_fin", From: []State{StateTimeWait}, On: []Event{EventRcvFin}, Do: []string{"send_ack", "start_2msl"}, Same: true, RFC: "3.10.7.4", Line: 184},
+	RuleTimeWaitRcvAck:       {ID: "time_wait_rcv_ack", From: []State{StateTimeWait}, On: []Event{EventRcvAck, EventRcvData}, Same: true, RFC: "3.10.7.4", Line: 185},
+	RuleTimeWaitTimeout:      {ID: "time_wait_timeout", From: []State{StateTimeWait}, On: []Event{EventTimeout2msl}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.8", Path: "active", Line: 186},
+	RuleTimeWaitRcvSynNew:    {ID: "time_wait_rcv_syn_new", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"syn_new_incarnation"}, Do: []string{"reincarnate", "accept_syn", "take_options", "select_iss", "send_synack", "remember_passive"}, To: StateSynReceived, RFC: "3.10.7.4; RFC 6191", Line: 187},
+	RuleTimeWaitRcvSynOld:    {ID: "time_wait_rcv_syn_old", From: []State{StateTimeWait}, On: []Event{EventRcvSyn}, If: []string{"!syn_new_incarnation"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 188},
+	RuleTimeWaitRcvRst1337:   {ID: "time_wait_rcv_rst_1337", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"rfc1337"}, Same: true, RFC: "RFC 1337", Line: 189},
+	RuleTimeWaitRcvRst:       {ID: "time_wait_rcv_rst", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 190},
+	RuleTimeWaitRcvRstWindow: {ID: "time_wait_rcv_rst_window", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 191},
+	RuleTimeWaitRcvRstOld:    {ID: "time_wait_rcv_rst_old", From: []State{StateTimeWait}, On: []Event{EventRcvRst}, If: []string{"!rfc1337", "!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 192},
+	RuleSyncRcvUnacceptable:  {ID: "sync_rcv_unacceptable", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"!paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "3.10.7.4", Line: 195},
+	RuleSyncRcvPaws:          {ID: "sync_rcv_paws", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvUnacceptable}, If: []string{"paws_reject"}, Do: []string{"send_dupack"}, Same: true, RFC: "RFC 7323 5.3", Line: 199},
+	RuleSyncRcvRst:           {ID: "sync_rcv_rst", From: []State{StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.7.4; RFC 5961 3.2", Line: 200},
+	RuleSyncRcvRstClosing:    {ID: "sync_rcv_rst_closing", From: []State{StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"rst_exact"}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.7.4", Line: 201},
+	RuleSyncRcvRstWindow:     {ID: "sync_rcv_rst_window", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "rst_in_window"}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 202},
+	RuleSyncRcvRstOld:        {ID: "sync_rcv_rst_old", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvRst}, If: []string{"!rst_exact", "!rst_in_window"}, Same: true, RFC: "3.10.7.4; RFC 5961 3.2", Line: 203},
+	RuleSyncRcvSyn:           {ID: "sync_rcv_syn", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventRcvSyn, EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 204},
+	RuleTimeWaitRcvSynack:    {ID: "time_wait_rcv_synack", From: []State{StateTimeWait}, On: []Event{EventRcvSynack}, Do: []string{"send_challenge_ack"}, Same: true, RFC: "3.10.7.4; RFC 5961 4.2", Line: 205},
+	RuleSyncRcvNoack:         {ID: "sync_rcv_noack", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventRcvNoack}, Same: true, RFC: "3.10.7.4", Line: 206},
+	RuleOpenSend:             {ID: "open_send", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateCloseWait}, On: []Event{EventSend}, Do: []string{"queue_send"}, Same: true, RFC: "3.10.2", Line: 209},
+	RuleClosingSend:          {ID: "closing_send", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventSend}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.2", Line: 210},
+	RuleAnyReceive:           {ID: "any_receive", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventReceive}, Do: []string{"deliver"}, Same: true, RFC: "3.10.3", Line: 214},
+	RuleClosingClose:         {ID: "closing_close", From: []State{StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventClose}, Do: []string{"err_closing"}, Same: true, RFC: "3.10.4", Line: 215},
+	RuleSyncAbort:            {ID: "sync_abort", From: []State{StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait}, On: []Event{EventAbort}, Do: []string{"send_rst_abort", "signal_reset", "delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 216},
+	RuleLateAbort:            {ID: "late_abort", From: []State{StateClosing, StateLastAck, StateTimeWait}, On: []Event{EventAbort}, Do: []string{"delete_tcb"}, To: StateClosed, RFC: "3.10.5", Line: 217},
+	RuleAnyRexmt:             {ID: "any_rexmt", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutRexmt}, Do: []string{"retransmit"}, Same: true, RFC: "3.10.8; RFC 6298", Line: 220},
+	RuleAnyDelack:            {ID: "any_delack", From: []State{StateEstablished, StateFinWait1, StateFinWait2}, On: []Event{EventTimeoutDelack}, Do: []string{"send_ack"}, Same: true, RFC: "3.8.6.3; RFC 5681 4.2", Line: 223},
+	RuleKeepaliveProbe:       {ID: "keepalive_probe", From: []State{StateEstablished, StateCloseWait}, On: []Event{EventTimeoutKeepalive}, If: []string{"!keepalive_exhausted"}, Do: []string{"send_keepalive"}, Same: true, RFC: "3.8.4; RFC 1122 4.2.3.6", Line: 225},
+	RuleKeepaliveDead:        {ID: "keepalive_dead", From: []State{StateEstablished, StateCloseWait}, On: []Event{EventTimeoutKeepalive}, If: []string{"keepalive_exhausted"}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.8.4; RFC 1122 4.2.3.6", Line: 226},
+	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 227},
 }
 
 // Actions is what Step needs from a TCB: one method per guard and option of
@@ -515,7 +527,7 @@ var ruleInfos = [NumRules]RuleInfo{
 type Actions interface {
 	// AckAcceptable reports whether guard ack_acceptable holds: ACK bit set and SND.UNA < SEG.ACK =< SND.NXT (in SYN-SENT: ISS < SEG.ACK =< SND.NXT).
 	AckAcceptable() bool
-	// AckInRange reports whether guard ack_in_range holds: RFC 5961 5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
+	// AckInRange reports whether guard ack_in_range holds: RFC 5961 5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; while our SYN is unacknowledged (CLOSE in SYN-RECEIVED), SEG.ACK > SND.UNA as in SYN-RECEIVED.
 	AckInRange() bool
 	// FinAcked reports whether guard fin_acked holds: our FIN has been sent and SEG.ACK acknowledges it.
 	FinAcked() bool
@@ -531,6 +543,10 @@ type Actions interface {
 	SynFin() bool
 	// KeepaliveExhausted reports whether guard keepalive_exhausted holds: KeepAlive.Count probes went unanswered (RFC 1122 4.2.3.6).
 	KeepaliveExhausted() bool
+	// SynCookies reports whether guard syn_cookies holds: the listener answers SYNs with cookies: its half-open queue is full (the runtime says so), or Config.SYNCookies (RFC 4987 3.6).
+	SynCookies() bool
+	// CookieValid reports whether guard cookie_valid holds: cookies are in use and SEG.ACK-1 is a cookie this listener issued to SEG.SEQ-1 within the last two 64-second periods (RFC 4987 3.6).
+	CookieValid() bool
 	// PawsReject reports whether guard paws_reject holds: RFC 7323 5.3 R1 (PAWS): timestamps are on, the segment (not RST) carries one older than TS.Recent, and TS.Recent is valid (updated within 24 days).
 	PawsReject() bool
 	// Rfc1337 reports whether option rfc1337 holds: RFC 1337 TIME-WAIT assassination fix: ignore RST in TIME-WAIT (off by default, as RFC 9293).
@@ -593,6 +609,10 @@ type Actions interface {
 	Reincarnate()
 	// DeleteTcb is action delete_tcb: release the TCB, its queues and timers.
 	DeleteTcb()
+	// SendCookieSynack is action send_cookie_synack: send SYN+ACK <SEQ=cookie><ACK=SEG.SEQ+1> with MSS; the cookie encodes a 64-second counter, an MSS from a table and a keyed hash of the 4-tuple and SEG.SEQ; window scale and SACK-permitted ride in the timestamp; nothing is kept (RFC 4987 3.6).
+	SendCookieSynack()
+	// AcceptCookie is action accept_cookie: rebuild the TCB from the ACK returning a cookie: IRS=SEG.SEQ-1, RCV.NXT=SEG.SEQ, ISS=SEG.ACK-1, SND.UNA=SND.NXT=SEG.ACK, the cookie's MSS, options from the echoed timestamp, SND.WND from the segment.
+	AcceptCookie()
 	// SendKeepalive is action send_keepalive: send the keepalive probe <SEQ=SND.NXT-1><ACK=RCV.NXT>, which the peer must answer; the next after KeepAlive.Interval (RFC 1122 4.2.3.6).
 	SendKeepalive()
 }
@@ -635,7 +655,7 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			return StateClosed, RuleListenClose
 		case EventRcvSyn:
 			// listen_rcv_syn (RFC 9293 3.10.7.2)
-			if !a.SynFin() {
+			if !a.SynFin() && !a.SynCookies() {
 				a.AcceptSyn()
 				a.TakeOptions()
 				a.SelectIss()
@@ -643,14 +663,44 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 				a.RememberPassive()
 				return StateSynReceived, RuleListenRcvSyn
 			}
+			// listen_rcv_syn_cookie (RFC 4987 3.6)
+			if !a.SynFin() && a.SynCookies() {
+				a.SendCookieSynack()
+				return StateListen, RuleListenRcvSynCookie
+			}
 			// listen_rcv_syn_fin (RFC 9293 3.10.7.2)
 			if a.SynFin() {
 				return StateListen, RuleListenRcvSynFin
 			}
-		case EventRcvSynack, EventRcvAck, EventRcvData, EventRcvFin:
-			// listen_rcv_ack (RFC 9293 3.10.7.2)
+		case EventRcvSynack:
+			// listen_rcv_synack (RFC 9293 3.10.7.2)
 			a.SendRstReply()
-			return StateListen, RuleListenRcvAck
+			return StateListen, RuleListenRcvSynack
+		case EventRcvAck, EventRcvData:
+			// listen_rcv_ack (RFC 9293 3.10.7.2)
+			if !a.CookieValid() {
+				a.SendRstReply()
+				return StateListen, RuleListenRcvAck
+			}
+			// listen_rcv_cookie_ack (RFC 4987 3.6)
+			if a.CookieValid() {
+				a.AcceptCookie()
+				a.AcceptText()
+				return StateEstablished, RuleListenRcvCookieAck
+			}
+		case EventRcvFin:
+			// listen_rcv_ack (RFC 9293 3.10.7.2)
+			if !a.CookieValid() {
+				a.SendRstReply()
+				return StateListen, RuleListenRcvAck
+			}
+			// listen_rcv_cookie_fin (RFC 4987 3.6)
+			if a.CookieValid() {
+				a.AcceptCookie()
+				a.AcceptText()
+				a.AcceptFin()
+				return StateCloseWait, RuleListenRcvCookieFin
+			}
 		case EventRcvRst:
 			// listen_rcv_rst (RFC 9293 3.10.7.2)
 			return StateListen, RuleListenRcvRst

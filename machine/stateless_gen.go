@@ -202,6 +202,30 @@ func notKeepaliveExhausted(_ context.Context, args ...any) bool {
 	return f != nil && !f.a.KeepaliveExhausted()
 }
 
+// synCookies is the stateless guard for syn_cookies.
+func synCookies(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && f.a.SynCookies()
+}
+
+// notSynCookies is the stateless guard for !syn_cookies.
+func notSynCookies(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && !f.a.SynCookies()
+}
+
+// cookieValid is the stateless guard for cookie_valid.
+func cookieValid(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && f.a.CookieValid()
+}
+
+// notCookieValid is the stateless guard for !cookie_valid.
+func notCookieValid(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && !f.a.CookieValid()
+}
+
 // pawsReject is the stateless guard for paws_reject.
 func pawsReject(_ context.Context, args ...any) bool {
 	f := firingOf(args)
@@ -266,9 +290,17 @@ func ruleListenRcvRst(_ context.Context, args ...any) bool {
 	return true
 }
 
+// ruleListenRcvSynack records rule listen_rcv_synack if its guards hold (see firing).
+func ruleListenRcvSynack(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil {
+		f.rule = RuleListenRcvSynack
+	}
+	return true
+}
+
 // ruleListenRcvAck records rule listen_rcv_ack if its guards hold (see firing).
 func ruleListenRcvAck(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil {
+	if f := firingOf(args); f != nil && !f.a.CookieValid() {
 		f.rule = RuleListenRcvAck
 	}
 	return true
@@ -276,8 +308,32 @@ func ruleListenRcvAck(_ context.Context, args ...any) bool {
 
 // ruleListenRcvSyn records rule listen_rcv_syn if its guards hold (see firing).
 func ruleListenRcvSyn(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil && !f.a.SynFin() {
+	if f := firingOf(args); f != nil && !f.a.SynFin() && !f.a.SynCookies() {
 		f.rule = RuleListenRcvSyn
+	}
+	return true
+}
+
+// ruleListenRcvSynCookie records rule listen_rcv_syn_cookie if its guards hold (see firing).
+func ruleListenRcvSynCookie(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && !f.a.SynFin() && f.a.SynCookies() {
+		f.rule = RuleListenRcvSynCookie
+	}
+	return true
+}
+
+// ruleListenRcvCookieAck records rule listen_rcv_cookie_ack if its guards hold (see firing).
+func ruleListenRcvCookieAck(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && f.a.CookieValid() {
+		f.rule = RuleListenRcvCookieAck
+	}
+	return true
+}
+
+// ruleListenRcvCookieFin records rule listen_rcv_cookie_fin if its guards hold (see firing).
+func ruleListenRcvCookieFin(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && f.a.CookieValid() {
+		f.rule = RuleListenRcvCookieFin
 	}
 	return true
 }
@@ -804,12 +860,16 @@ func configureStateless(sm *stateless.StateMachine) {
 		Permit(EventSend, StateSynSent, ruleListenSend).
 		Permit(EventClose, StateClosed, ruleListenClose).
 		Permit(EventAbort, StateClosed, ruleListenClose).
-		Permit(EventRcvSyn, StateSynReceived, notSynFin, ruleListenRcvSyn).
+		Permit(EventRcvSyn, StateSynReceived, notSynFin, notSynCookies, ruleListenRcvSyn).
+		InternalTransition(EventRcvSyn, keepState, notSynFin, synCookies, ruleListenRcvSynCookie).
 		InternalTransition(EventRcvSyn, keepState, synFin, ruleListenRcvSynFin).
-		InternalTransition(EventRcvSynack, keepState, ruleListenRcvAck).
-		InternalTransition(EventRcvAck, keepState, ruleListenRcvAck).
-		InternalTransition(EventRcvData, keepState, ruleListenRcvAck).
-		InternalTransition(EventRcvFin, keepState, ruleListenRcvAck).
+		InternalTransition(EventRcvSynack, keepState, ruleListenRcvSynack).
+		InternalTransition(EventRcvAck, keepState, notCookieValid, ruleListenRcvAck).
+		Permit(EventRcvAck, StateEstablished, cookieValid, ruleListenRcvCookieAck).
+		InternalTransition(EventRcvData, keepState, notCookieValid, ruleListenRcvAck).
+		Permit(EventRcvData, StateEstablished, cookieValid, ruleListenRcvCookieAck).
+		InternalTransition(EventRcvFin, keepState, notCookieValid, ruleListenRcvAck).
+		Permit(EventRcvFin, StateCloseWait, cookieValid, ruleListenRcvCookieFin).
 		InternalTransition(EventRcvRst, keepState, ruleListenRcvRst).
 		InternalTransition(EventRcvNoack, keepState, ruleListenRcvOther)
 	sm.Configure(StateSynSent).

@@ -99,10 +99,15 @@ func (c *Conn) AckAcceptable() bool {
 }
 
 // AckInRange is guard ack_in_range (RFC 5961 5.2):
-// SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, with the ACK bit set.
+// SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, with the ACK bit set; and
+// while our SYN is unacknowledged (a CLOSE in SYN-RECEIVED reached
+// FIN-WAIT-1 before the handshake's ACK), SEG.ACK must acknowledge it, as
+// SYN-RECEIVED requires: an ACK that does not is no part of this
+// connection.
 func (c *Conn) AckInRange() bool {
-	s := c.seg
-	return s != nil && s.Flags&ACK != 0 && SeqLEQ(c.t.sndUna-c.t.maxSndWnd, s.Ack) && SeqLEQ(s.Ack, c.t.sndNxt)
+	s, t := c.seg, &c.t
+	return s != nil && s.Flags&ACK != 0 && SeqLEQ(t.sndUna-t.maxSndWnd, s.Ack) && SeqLEQ(s.Ack, t.sndNxt) &&
+		(t.synAcked || SeqLT(t.sndUna, s.Ack))
 }
 
 // FinAcked is guard fin_acked: our FIN has been sent and SEG.ACK is its

@@ -59,6 +59,7 @@ func coverageWalk(seed uint64, cov *Coverage, quiet bool) error {
 	c := NewSeededChooser(seed)
 	cfg := testCfg()
 	cfg.RFC1337 = seed%4 == 0
+	cfg.SYNCookies = seed%5 == 0
 	// A third of the walks run with a small receive buffer behind a large
 	// send buffer, where a sender can fill the window several times over.
 	if seed%3 == 0 {

@@ -82,7 +82,8 @@ func (w *World) sws() uint32 {
 // send window from the completing segment.
 func handshakeDone(rule machine.Rule) bool {
 	switch rule {
-	case machine.RuleSynSentRcvSynack, machine.RuleSynRcvdRcvAck, machine.RuleSynRcvdRcvFin:
+	case machine.RuleSynSentRcvSynack, machine.RuleSynRcvdRcvAck, machine.RuleSynRcvdRcvFin,
+		machine.RuleListenRcvCookieAck, machine.RuleListenRcvCookieFin:
 		return true
 	}
 	return false
@@ -117,6 +118,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	a := &r.After
 	same := !fresh && hasSendSeq(r.From) && hasSendSeq(r.To)
 	edgeBefore, edgeValid := g.advEdge, g.advValid && same
+	if w.checkCookies(r, g); w.err != nil {
+		return
+	}
 	if w.checkOptions(r, g); w.err != nil {
 		return
 	}
@@ -287,8 +291,8 @@ func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 				s, wnd, freeMin, thr+gran, thr, gran)
 			return
 		}
-		if !o.Flags.Has(machine.ACK) {
-			continue
+		if !o.Flags.Has(machine.ACK) || cookieSYN(r) {
+			continue // a cookie SYN+ACK belongs to no connection yet
 		}
 		edge := o.Ack + wnd
 		if g.advValid {

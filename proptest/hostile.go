@@ -30,10 +30,11 @@ const (
 	Reassemble                  // the peer's own text shaped around the ranges held out of order (see reassemblySegment)
 	OldTimestamp                // an ACK at RCV.NXT (with the peer's text when k is odd) whose timestamp is older than TS.Recent: PAWS drops it (RFC 7323 5.3)
 	ForgedSACK                  // a duplicate ACK whose SACK blocks lie beyond SND.NXT, below SND.UNA, are inverted, or (k%4 == 3) are valid
+	ForgedCookie                // an ACK with a guessed cookie, for a listener with SYN cookies (a blind attempt to open a connection)
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble", "old-timestamp", "forged-sack"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble", "old-timestamp", "forged-sack", "forged-cookie"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -137,6 +138,8 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			seg.SACK[0] = machine.SACKBlock{Left: x.una + 1, Right: x.nxt}
 		}
 		return seg
+	case ForgedCookie:
+		return machine.Segment{Flags: machine.ACK, Seq: 7919 * k, Ack: 104729*k + 1, Window: 64}
 	}
 	return machine.Segment{}
 }

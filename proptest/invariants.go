@@ -58,7 +58,7 @@ func does(rule machine.Rule, action string) bool {
 // newTCB reports whether a transition starts a new connection (TCB) on its
 // side: an open from CLOSED or LISTEN, or TIME-WAIT's new incarnation.
 func newTCB(t *simnet.Transition) bool {
-	if t.Rule == machine.RuleTimeWaitRcvSynNew {
+	if t.Rule == machine.RuleTimeWaitRcvSynNew || cookieRule(t.Rule) {
 		return true
 	}
 	return (t.From == machine.StateClosed || t.From == machine.StateListen) &&

@@ -63,8 +63,19 @@ func (o *optGhost) inWindow(s *machine.Segment) uint32 {
 // takesOptions reports the rules that run take_options on the peer's SYN.
 func takesOptions(rule machine.Rule) bool {
 	switch rule {
-	case machine.RuleListenRcvSyn, machine.RuleSynSentRcvSyn, machine.RuleSynSentRcvSynack, machine.RuleTimeWaitRcvSynNew:
+	case machine.RuleListenRcvSyn, machine.RuleSynSentRcvSyn, machine.RuleSynSentRcvSynack, machine.RuleTimeWaitRcvSynNew,
+		machine.RuleListenRcvSynCookie:
 		return true
+	}
+	return false
+}
+
+// cookieSYN reports whether the record answered a SYN with a cookie.
+func cookieSYN(r *simnet.Record) bool {
+	for i := range r.Steps {
+		if r.Steps[i].Rule == machine.RuleListenRcvSynCookie {
+			return true
+		}
 	}
 	return false
 }
@@ -139,7 +150,11 @@ func (w *World) checkOptions(r *simnet.Record, g *flowGhost) {
 				w.fail(37, "%v sent a SYN+ACK before taking the peer's SYN (%s)", s, simnet.FormatSegment(seg))
 				return
 			}
-			if want := offer & o.inOpts; seg.Opts != want {
+			want := offer & o.inOpts
+			if cookieSYN(r) && !want.Has(machine.OptTimestamps) {
+				want = 0 // a cookie carries WS and SACK-permitted in the timestamp: without one, neither
+			}
+			if seg.Opts != want {
 				w.fail(37, "%v's SYN+ACK carries options %v; the peer's SYN offered %v and its Config allows %v, so it must carry exactly %v (RFC 7323 2.2, 3.2; RFC 2018 2)",
 					s, seg.Opts, o.inOpts, offer, want)
 				return

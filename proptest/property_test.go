@@ -64,6 +64,8 @@ func drawWorld(t *rapid.T, base Options) *World {
 	cfg.DelayedACK = []time.Duration{0, 200 * time.Millisecond, -1}[rapid.IntRange(0, 2).Draw(t, "delack")]
 	cfg.QuickACKs = []int{0, -1, 16}[rapid.IntRange(0, 2).Draw(t, "quickacks")]
 	cfg.NoDelay = rapid.Bool().Draw(t, "nodelay")
+	// SYN cookies for every SYN at a listener in one run of four.
+	cfg.SYNCookies = rapid.IntRange(0, 3).Draw(t, "syncookies") == 0
 	// Keepalive in one run of four, quick enough to fire in a run.
 	if rapid.IntRange(0, 3).Draw(t, "keepalive") == 0 {
 		cfg.KeepAlive = machine.KeepAlive{Enable: true, Idle: 2 * time.Second, Interval: 500 * time.Millisecond, Count: 2}

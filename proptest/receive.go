@@ -182,7 +182,7 @@ func (w *World) checkPromptACK(r *simnet.Record) {
 		return
 	}
 	b, a := &r.Before, &r.After
-	if !machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) || b.FinRcvd {
+	if !ackInRange(b, in.Ack) || b.FinRcvd {
 		return
 	}
 	fin := in.Flags.Has(machine.FIN)
@@ -235,7 +235,7 @@ func (w *World) checkHeld(r *simnet.Record, live bool) {
 	if b.FinRcvd || b.PeerFinHeld || b.RcvHeldRanges >= maxHeldRanges || in.Flags.Has(machine.SYN) || in.Flags.Has(machine.RST) {
 		return
 	}
-	if !in.Flags.Has(machine.ACK) || !machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) {
+	if !in.Flags.Has(machine.ACK) || !ackInRange(b, in.Ack) {
 		return // dropped for its ACK (invariant 27)
 	}
 	start, end := in.Seq, in.Seq+uint32(len(in.Payload))
@@ -306,7 +306,7 @@ func (w *World) checkAckRange(r *simnet.Record) {
 		return
 	}
 	b, a := &r.Before, &r.After
-	if machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt) {
+	if ackInRange(b, in.Ack) {
 		return
 	}
 	if r.To != r.From || a.RcvNxt != b.RcvNxt || a.RcvHeldEnd != b.RcvHeldEnd || a.RcvQueued != b.RcvQueued ||

@@ -68,7 +68,7 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 	case simnet.Input:
 		if len(r.Steps) == 0 || droppedUnread(r) || !in.Flags.Has(machine.ACK) ||
 			in.Flags.Has(machine.RST) || in.Flags.Has(machine.SYN) ||
-			!machine.SeqLEQ(b.SndUna-b.MaxSndWnd, in.Ack) || !machine.SeqLEQ(in.Ack, b.SndNxt) {
+			!ackInRange(b, in.Ack) {
 			return
 		}
 		switch {

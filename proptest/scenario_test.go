@@ -246,6 +246,24 @@ var scenarios = []scenario{
 		}
 		return w.Finish()
 	}},
+	{"SYN cookies", func(w *World, p *pathRecorder) error {
+		// B answers with a cookie and keeps nothing; A's ACK is lost, so
+		// A's FIN (after its text) is what makes B's connection, straight
+		// into CLOSE-WAIT; a second exchange completes by the ACK.
+		b := w.Net().Conn(simnet.B)
+		b.SetSynCookies(true)
+		w.Listen(simnet.B)
+		w.Connect(simnet.A)
+		w.Deliver(simnet.A, 0) // the SYN: a cookie SYN+ACK
+		w.Deliver(simnet.B, 0) // A: ESTABLISHED
+		w.Drop(simnet.A, 0)    // its ACK is lost
+		w.Close(simnet.A)
+		deliverAll(w)
+		if !p.took(simnet.B, machine.RuleListenRcvSynCookie) || !p.took(simnet.B, machine.RuleListenRcvCookieFin) {
+			return fmt.Errorf("B took %v, want listen_rcv_syn_cookie then listen_rcv_cookie_fin", p.rules[simnet.B])
+		}
+		return w.Finish()
+	}},
 	{"keepalive, then a vanished peer", func(w *World, p *pathRecorder) error {
 		// A probes its idle connection; B answers; then every segment
 		// is lost and A gives B up after Count probes.

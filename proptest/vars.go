@@ -31,6 +31,14 @@ func droppedUnread(r *simnet.Record) bool {
 	return rule == machine.RuleSyncRcvUnacceptable || rule == machine.RuleSyncRcvPaws
 }
 
+// ackInRange is RFC 5961 5.2's ACK test as the machine applies it in
+// ESTABLISHED .. LAST-ACK: SND.UNA - MAX.SND.WND =< ack =< SND.NXT, and,
+// while the SYN is unacknowledged (a CLOSE in SYN-RECEIVED), ack > SND.UNA.
+func ackInRange(v *machine.Vars, ack uint32) bool {
+	return machine.SeqLEQ(v.SndUna-v.MaxSndWnd, ack) && machine.SeqLEQ(ack, v.SndNxt) &&
+		(v.SynAcked || machine.SeqLT(v.SndUna, ack))
+}
+
 // States in which the send sequence variables are defined.
 func hasSendSeq(s machine.State) bool {
 	return s != machine.StateClosed && s != machine.StateListen

@@ -149,9 +149,11 @@ type sideState struct {
 	issSet    bool
 	iss       uint32 // ISS of the latest TCB, and when it was chosen
 	issAt     time.Duration
-	chalStart time.Duration // start of the current challenge-ACK window
-	nchal     int           // challenge ACKs sent in it
-	flow      flowGhost     // flow control and timing (flow.go)
+	chalStart time.Duration          // start of the current challenge-ACK window
+	nchal     int                    // challenge ACKs sent in it
+	flow      flowGhost              // flow control and timing (flow.go)
+	cookies   [maxCookies]cookieSent // the latest SYN cookies sent, newest first (cookies.go)
+	nCookies  int
 }
 
 // NewWorld builds a World with both endpoints CLOSED.

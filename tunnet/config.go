@@ -27,9 +27,16 @@ type Config struct {
 	Machine machine.Config
 
 	// Backlog bounds each listener's queue of connections not yet
-	// accepted, counting those still in SYN-RECEIVED; SYNs beyond it are
-	// dropped (default 128).
+	// accepted, counting those still in SYN-RECEIVED (default 128). What
+	// a SYN finding it full gets depends on SYNCookies.
 	Backlog int
+
+	// SYNCookies says when listeners answer SYNs with SYN cookies (RFC
+	// 4987 3.6), keeping no state: SYNCookiesOnOverflow (the default)
+	// when the backlog is full, as Linux's tcp_syncookies=1;
+	// SYNCookiesAlways for every SYN; SYNCookiesOff never (a SYN finding
+	// the backlog full then evicts the oldest half-open connection).
+	SYNCookies SYNCookieMode
 
 	// Observer, if set, is called for every transition of every
 	// connection, synchronously and with the connection's lock held: it
@@ -63,6 +70,16 @@ type Config struct {
 	// synchronously: it must be quick and must not call into the Stack.
 	FaultDrop func(FaultDrop)
 }
+
+// SYNCookieMode is when listeners use SYN cookies (Config.SYNCookies).
+type SYNCookieMode uint8
+
+// SYN cookie modes.
+const (
+	SYNCookiesOnOverflow SYNCookieMode = iota
+	SYNCookiesAlways
+	SYNCookiesOff
+)
 
 // FaultDrop is a TCP segment the fault injector dropped.
 type FaultDrop struct {

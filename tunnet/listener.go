@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tcpfsm/tcpfsm/machine"
 )
@@ -20,6 +21,9 @@ type Listener struct {
 	acceptq chan *endpoint
 	backlog int32
 	pending atomic.Int32 // connections reserved: in SYN-RECEIVED or queued, not yet accepted
+	// overflowAt is when the backlog last sent a SYN to a cookie (stack
+	// time, ns; 0: never): cookies' ACKs are taken for two periods after.
+	overflowAt atomic.Int64
 
 	mu      sync.Mutex // orders enqueue against Close; guards the half-open list
 	closed  bool
@@ -125,6 +129,26 @@ func (l *Listener) reserve() bool {
 			return true
 		}
 	}
+}
+
+// cookieLife is how long an issued SYN cookie stays valid (two 64-second
+// periods, machine/cookie.go).
+const cookieLife = 128 * time.Second
+
+// cookiesRecent reports whether ACKs returning SYN cookies are taken now:
+// always in SYNCookiesAlways, never in SYNCookiesOff, else while a cookie
+// issued at the last overflow may still be valid (as Linux ignores cookies
+// when its queue has not overflowed recently, so blind ACKs cannot open
+// connections on a listener that never sent one).
+func (l *Listener) cookiesRecent(now time.Duration, mode SYNCookieMode) bool {
+	switch mode {
+	case SYNCookiesAlways:
+		return true
+	case SYNCookiesOff:
+		return false
+	}
+	at := l.overflowAt.Load()
+	return at != 0 && now-time.Duration(at) <= cookieLife
 }
 
 // release gives back a slot of a connection that died before Accept.

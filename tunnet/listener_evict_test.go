@@ -1,6 +1,7 @@
 package tunnet
 
 import (
+	"io"
 	"testing"
 	"time"
 
@@ -24,13 +25,14 @@ func waitState(t testing.TB, s *Stack, st machine.State, n int) {
 	}
 }
 
-// TestBacklogEvictsOldestHalfOpen: with the backlog full of half-open
-// connections (SYN+ACKs never answered, as for spoofed SYNs), a new SYN
-// is answered and the oldest half-open connection is reset to make room;
-// the others live on and can still complete.
+// TestBacklogEvictsOldestHalfOpen: without SYN cookies, with the backlog
+// full of half-open connections (SYN+ACKs never answered, as for spoofed
+// SYNs), a new SYN is answered and the oldest half-open connection is
+// reset to make room; the others live on and can still complete.
 func TestBacklogEvictsOldestHalfOpen(t *testing.T) {
 	const backlog = 3
 	p := newRawPeer(t, func(c *Config) {
+		c.SYNCookies = SYNCookiesOff
 		c.Backlog = backlog
 		c.Machine.InitialRTO = time.Minute // no SYN+ACK retransmissions to confuse the count
 	})
@@ -97,5 +99,53 @@ func TestBacklogEvictsOldestHalfOpen(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestSynCookiesOnOverflow: with the backlog full of half-open
+// connections, a new SYN gets a SYN cookie and no connection (the count of
+// SYN-RECEIVED stays); the ACK returning the cookie evicts the oldest
+// half-open connection and is the new connection, which Accept returns; an
+// ACK with a wrong cookie gets an RST.
+func TestSynCookiesOnOverflow(t *testing.T) {
+	const backlog = 2
+	p := newRawPeer(t, func(c *Config) {
+		c.Backlog = backlog
+		c.Machine.InitialRTO = time.Minute
+	})
+	ln, err := p.s.Listen("tcp", "10.0.0.2:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for i := range backlog {
+		p.send(uint16(7100+i), 80, header.FlagSYN, 100, 0, nil)
+		if r := p.recv(); flagsOf(r) != machine.SYN|machine.ACK {
+			t.Fatalf("SYN %d: got %v", i, flagsOf(r))
+		}
+	}
+	waitState(t, p.s, machine.StateSynReceived, backlog)
+	p.send(7200, 80, header.FlagSYN, 5000, 0, nil)
+	r := p.recv()
+	if flagsOf(r) != machine.SYN|machine.ACK || r.TCP.DstPort != 7200 || r.TCP.Ack != 5001 {
+		t.Fatalf("SYN with the backlog full: %v to %d ack %d, want a cookie SYN+ACK", flagsOf(r), r.TCP.DstPort, r.TCP.Ack)
+	}
+	waitState(t, p.s, machine.StateSynReceived, backlog)     // no state for it
+	p.send(7200, 80, header.FlagACK, 5001, r.TCP.Seq+2, nil) // a wrong cookie
+	if bad := p.recv(); flagsOf(bad) != machine.RST {
+		t.Fatalf("wrong cookie: got %v, want RST", flagsOf(bad))
+	}
+	p.send(7200, 80, header.FlagACK|header.FlagPSH, 5001, r.TCP.Seq+1, []byte("hi"))
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("read %q, %v; want the text the cookie's ACK carried", buf, err)
+	}
+	if st := p.s.Stats(); st.CookiesSent != 1 || st.CookiesTaken != 1 || st.HalfOpenEvicted != 1 {
+		t.Fatalf("Stats: cookies sent %d, taken %d, half-open evicted %d; want 1, 1, 1", st.CookiesSent, st.CookiesTaken, st.HalfOpenEvicted)
 	}
 }

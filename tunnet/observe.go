@@ -137,7 +137,9 @@ type Stats struct {
 	NotOurs         uint64                    // packets for an address the stack does not own
 	NoConn          uint64                    // segments for no connection that did not open one (answered by the CLOSED or LISTEN row)
 	BacklogFull     uint64                    // SYNs dropped because a listener's backlog was full of established connections
-	HalfOpenEvicted uint64                    // SYN-RECEIVED connections reset to make room in a full backlog for a new SYN
+	HalfOpenEvicted uint64                    // SYN-RECEIVED connections reset to make room in a full backlog for a new SYN or a cookie's ACK
+	CookiesSent     uint64                    // SYNs answered with a SYN cookie (RFC 4987 3.6), keeping no state
+	CookiesTaken    uint64                    // connections made from an ACK that returned a valid cookie
 	FaultDrops      uint64                    // packets the fault injector dropped (both directions)
 	ReadErrors      uint64                    // device reads that failed but did not stop the stack
 	WriteErrors     uint64                    // device writes that failed (their packets are lost)
@@ -156,6 +158,8 @@ type counters struct {
 	notOurs, noConn       atomic.Uint64
 	backlogFull           atomic.Uint64
 	halfOpenEvicted       atomic.Uint64
+	cookiesSent           atomic.Uint64
+	cookiesTaken          atomic.Uint64
 	readErrors            atomic.Uint64
 	writeErrors           atomic.Uint64
 	encodeErrors          atomic.Uint64
@@ -173,6 +177,7 @@ func (s *Stack) Stats() Stats {
 		DecodeErrors: c.decode.Snapshot(),
 		NotOurs:      c.notOurs.Load(), NoConn: c.noConn.Load(),
 		BacklogFull: c.backlogFull.Load(), HalfOpenEvicted: c.halfOpenEvicted.Load(),
+		CookiesSent: c.cookiesSent.Load(), CookiesTaken: c.cookiesTaken.Load(),
 		ReadErrors: c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
 		EncodeErrors: c.encodeErrors.Load(),
 		Retransmits:  c.retransmits.Load(), ChallengeACKs: c.challengeACKs.Load(),

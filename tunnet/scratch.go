@@ -32,6 +32,16 @@ func (sc *scratch) reset(now time.Duration, state machine.State, t machine.Tuple
 	ep.clearObserved()
 }
 
+// validCookie reports whether seg, for a listener using SYN cookies,
+// returns a valid one.
+func (sc *scratch) validCookie(now time.Duration, t machine.Tuple, seg *machine.Segment) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.reset(now, machine.StateListen, t)
+	sc.ep.mc.SetSynCookies(true)
+	return sc.ep.mc.ValidCookie(now, seg)
+}
+
 // classifyListen says what event seg would be for a connection in LISTEN.
 func (sc *scratch) classifyListen(now time.Duration, t machine.Tuple, seg *machine.Segment) machine.Event {
 	sc.mu.Lock()
@@ -40,12 +50,14 @@ func (sc *scratch) classifyListen(now time.Duration, t machine.Tuple, seg *machi
 	return sc.ep.mc.Classify(seg)
 }
 
-// input answers seg as a connection in state would, then forgets it.
-func (sc *scratch) input(now time.Duration, state machine.State, t machine.Tuple, seg *machine.Segment, tx *txBatch) {
+// input answers seg as a connection in state would, then forgets it;
+// cookies says a listener answers SYNs with SYN cookies.
+func (sc *scratch) input(now time.Duration, state machine.State, t machine.Tuple, seg *machine.Segment, cookies bool, tx *txBatch) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	sc.reset(now, state, t)
 	ep := sc.ep
+	ep.mc.SetSynCookies(cookies)
 	ep.curSeg = seg
 	ep.mc.Input(now, seg)
 	ep.curSeg = nil

@@ -320,7 +320,7 @@ func (s *Stack) input(now time.Duration, t machine.Tuple, seg *machine.Segment, 
 		return
 	}
 	s.counters.noConn.Add(1)
-	s.scratch.input(now, machine.StateClosed, t, seg, tx)
+	s.scratch.input(now, machine.StateClosed, t, seg, false, tx)
 }
 
 // listenInput handles a segment for a listening port with no connection: a
@@ -328,13 +328,34 @@ func (s *Stack) input(now time.Duration, t machine.Tuple, seg *machine.Segment, 
 // LISTEN that then takes the SYN; anything else is answered by the scratch
 // LISTEN machine.
 func (s *Stack) listenInput(now time.Duration, l *Listener, t machine.Tuple, seg *machine.Segment, tx *txBatch) {
-	if s.scratch.classifyListen(now, t, seg) != machine.EventRcvSyn {
+	mode := s.cfg.SYNCookies
+	switch ev := s.scratch.classifyListen(now, t, seg); {
+	case ev == machine.EventRcvSyn:
+		// A SYN: a connection in SYN-RECEIVED if the backlog has room,
+		// else (or always) a SYN cookie and no state.
+		if mode == SYNCookiesAlways || mode == SYNCookiesOnOverflow && !l.reserve() {
+			l.overflowAt.Store(max(int64(now), 1))
+			s.counters.cookiesSent.Add(1)
+			s.scratch.input(now, machine.StateListen, t, seg, true, tx)
+			return
+		}
+		if mode == SYNCookiesOff && !l.reserve() && !s.evictHalfOpen(now, l, tx) {
+			s.counters.backlogFull.Add(1)
+			return
+		}
+	case (ev == machine.EventRcvAck || ev == machine.EventRcvData || ev == machine.EventRcvFin) && l.cookiesRecent(now, mode) &&
+		s.scratch.validCookie(now, t, seg):
+		// The ACK of a cookie: the connection, if there is room for it
+		// (a half-open connection gives way to a peer that proved it
+		// receives at its address).
+		if !l.reserve() && !s.evictHalfOpen(now, l, tx) {
+			s.counters.backlogFull.Add(1)
+			return
+		}
+		s.counters.cookiesTaken.Add(1)
+	default:
 		s.counters.noConn.Add(1)
-		s.scratch.input(now, machine.StateListen, t, seg, tx)
-		return
-	}
-	if !l.reserve() && !s.evictHalfOpen(now, l, tx) {
-		s.counters.backlogFull.Add(1)
+		s.scratch.input(now, machine.StateListen, t, seg, false, tx)
 		return
 	}
 	ep := s.newEndpoint(t)
@@ -347,6 +368,7 @@ func (s *Stack) listenInput(now time.Duration, l *Listener, t machine.Tuple, seg
 	ep.l = l
 	l.linkHalfOpen(ep)
 	ep.mc.SetAcceptIncarnation(true)
+	ep.mc.SetSynCookies(seg.Flags&machine.SYN == 0) // a cookie's ACK
 	if err := ep.mc.Listen(now); err != nil {
 		ep.mc.Abort(now)
 		ep.after(now, tx) // CLOSED: free gives the slot back

@@ -88,6 +88,7 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 				return
 			}
 			g.opt = c.opt // the options the cookie exchange negotiated
+			g.opt.cookie = true
 			g.opt.tsRecent, g.opt.tsValid = in.TSVal, in.Opts.Has(machine.OptTimestamps) && c.opt.on(machine.OptTimestamps)
 		}
 	}

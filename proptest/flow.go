@@ -238,6 +238,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkKeepalive(r, g); w.err != nil {
 		return
 	}
+	if w.checkReplies(r, g); w.err != nil {
+		return
+	}
 	if same && hasSendSeq(r.To) {
 		// Forget what the peer has acknowledged.
 		k := 0

@@ -16,6 +16,8 @@ type optGhost struct {
 	synOut, synIn     bool         // this side sent its SYN (or SYN+ACK); took the peer's
 	outOpts, inOpts   machine.Opts // the options on them
 	outShift, inShift uint8        // their window scales
+	inMSS             uint16       // the MSS option of the peer's SYN
+	cookie            bool         // the connection came from a SYN cookie (cookies.go)
 
 	tsValid   bool
 	tsRecent  uint32 // TS.Recent, from the peer's segments
@@ -115,7 +117,7 @@ func (w *World) checkOptions(r *simnet.Record, g *flowGhost) {
 	if r.Kind == simnet.Input {
 		for i := range r.Steps {
 			if takesOptions(r.Steps[i].Rule) {
-				o.synIn, o.inOpts, o.inShift = true, in.Opts, in.WScale
+				o.synIn, o.inOpts, o.inShift, o.inMSS = true, in.Opts, in.WScale, in.MSS
 				o.tsValid, o.tsRecent = in.Opts.Has(machine.OptTimestamps), in.TSVal
 			}
 		}

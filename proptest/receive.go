@@ -177,7 +177,7 @@ func (w *World) checkPromptACK(r *simnet.Record) {
 		return
 	}
 	switch r.From {
-	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
+	case machine.StateSynReceived, machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
 	default:
 		return
 	}
@@ -227,7 +227,7 @@ func (w *World) checkHeld(r *simnet.Record, live bool) {
 		return // PAWS drops an old duplicate whatever its place (invariant 39)
 	}
 	switch r.From {
-	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
+	case machine.StateSynReceived, machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2:
 	default:
 		return
 	}

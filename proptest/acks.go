@@ -23,10 +23,7 @@ func (w *World) rcvEffMSS(s simnet.Side, g *flowGhost) uint32 {
 	if mss == 0 {
 		mss = machine.DefaultMSS
 	}
-	if g.opt.on(machine.OptTimestamps) {
-		return max(mss-min(mss, 12), (mss+1)/2)
-	}
-	return mss
+	return withTimestamps(mss, g.opt.on(machine.OptTimestamps))
 }
 
 // delayedACK is the longest side s may hold an ACK back.

@@ -44,15 +44,7 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 				return
 			}
 			cfg := w.net.Config(r.Side)
-			peer := in.MSS
-			if peer == 0 {
-				peer = machine.DefaultPeerMSS
-			}
-			floor := cfg.MinPeerMSS
-			if floor == 0 {
-				floor = machine.DefaultMinPeerMSS
-			}
-			peer = min(max(peer, floor), cfg.MSS)
+			peer := learnedMSS(cfg, in.MSS)
 			entry := cookieMSS[0]
 			for _, m := range cookieMSS {
 				if m <= peer {
@@ -60,7 +52,7 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 				}
 			}
 			out := &r.Out[0]
-			c := cookieSent{iss: out.Seq, irs: in.Seq, mss: min(max(entry, floor), cfg.MSS), opt: optGhost{
+			c := cookieSent{iss: out.Seq, irs: in.Seq, mss: learnedMSS(cfg, entry), opt: optGhost{
 				synIn: true, inOpts: in.Opts, inShift: in.WScale,
 				synOut: true, outOpts: out.Opts, outShift: out.WScale,
 				lastAck: out.Ack, lastValid: true,
@@ -79,10 +71,7 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 				w.fail(43, "%v made a connection from %s by %v, but sent no cookie it acknowledges", r.Side, simnet.FormatSegment(in), rule)
 				return
 			}
-			want := uint32(c.mss)
-			if c.opt.on(machine.OptTimestamps) {
-				want = max(want-min(want, 12), (want+1)/2)
-			}
+			want := withTimestamps(uint32(c.mss), c.opt.on(machine.OptTimestamps))
 			if uint32(r.After.MSS) != want && hasSendSeq(r.To) {
 				w.fail(43, "%v's cookie connection has MSS %d; the cookie encoded %d (effective %d)", r.Side, r.After.MSS, c.mss, want)
 				return

@@ -72,6 +72,33 @@ func takesOptions(rule machine.Rule) bool {
 	return false
 }
 
+// minPeerMSS is Config.MinPeerMSS with its default.
+func minPeerMSS(cfg *machine.Config) uint16 {
+	if cfg.MinPeerMSS == 0 {
+		return machine.DefaultMinPeerMSS
+	}
+	return cfg.MinPeerMSS
+}
+
+// learnedMSS is the send MSS a side with Config cfg takes from the MSS
+// option of its peer's SYN: 536 without one (RFC 9293 3.7.1), raised to
+// MinPeerMSS, at most its own.
+func learnedMSS(cfg *machine.Config, peer uint16) uint16 {
+	if peer == 0 {
+		peer = machine.DefaultPeerMSS
+	}
+	return min(max(peer, minPeerMSS(cfg)), cfg.MSS)
+}
+
+// withTimestamps is the text a segment of an MSS of mss carries: less the
+// 12 bytes of a timestamps option when ts, but not under half the MSS.
+func withTimestamps(mss uint32, ts bool) uint32 {
+	if ts {
+		return max(mss-min(mss, 12), (mss+1)/2)
+	}
+	return mss
+}
+
 // cookieSYN reports whether the record answered a SYN with a cookie.
 func cookieSYN(r *simnet.Record) bool {
 	for i := range r.Steps {

@@ -108,21 +108,10 @@ func (w *World) checkReplies(r *simnet.Record, g *flowGhost) {
 	// MinPeerMSS, at most ours, less the timestamps option when on.
 	if o := &g.opt; o.synIn && !o.cookie && isSync(r.To) && a.MSS != 0 {
 		cfg := w.net.Config(s)
-		peer := o.inMSS
-		if peer == 0 {
-			peer = machine.DefaultPeerMSS
-		}
-		floor := cfg.MinPeerMSS
-		if floor == 0 {
-			floor = machine.DefaultMinPeerMSS
-		}
-		want := uint32(min(max(peer, floor), cfg.MSS))
-		if o.on(machine.OptTimestamps) {
-			want = max(want-min(want, 12), (want+1)/2)
-		}
+		want := withTimestamps(uint32(learnedMSS(cfg, o.inMSS)), o.on(machine.OptTimestamps))
 		if uint32(a.MSS) != want {
 			w.fail(4, "%v's send MSS is %d; the peer's SYN offered %d (MinPeerMSS %d, ours %d, timestamps %v): want %d",
-				s, a.MSS, o.inMSS, floor, cfg.MSS, o.on(machine.OptTimestamps), want)
+				s, a.MSS, o.inMSS, minPeerMSS(cfg), cfg.MSS, o.on(machine.OptTimestamps), want)
 		}
 	}
 }

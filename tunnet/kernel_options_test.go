@@ -144,14 +144,7 @@ func echoHashServer(c net.Conn) error {
 // sendAndEcho writes n pattern bytes, half-closes, and checks that the
 // peer sent exactly them back.
 func sendAndEcho(c net.Conn, seed uint64, n int64) error {
-	done := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(c, pattern(seed, n))
-		if err == nil {
-			err = c.(interface{ CloseWrite() error }).CloseWrite()
-		}
-		done <- err
-	}()
+	done := writeAndCloseWrite(c, seed, n)
 	h := sha256.New()
 	got, err := io.Copy(h, c)
 	if werr := <-done; werr != nil {

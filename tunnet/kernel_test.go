@@ -76,14 +76,7 @@ func hashServer(c net.Conn) error {
 // sendAndHash writes n pattern bytes, half-closes, reads the peer's hash
 // and compares.
 func sendAndHash(c net.Conn, seed uint64, n int64) error {
-	done := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(c, pattern(seed, n))
-		if err == nil {
-			err = c.(interface{ CloseWrite() error }).CloseWrite()
-		}
-		done <- err
-	}()
+	done := writeAndCloseWrite(c, seed, n)
 	got, err := io.ReadAll(c)
 	if werr := <-done; werr != nil {
 		return fmt.Errorf("client write: %w", werr)
@@ -95,6 +88,34 @@ func sendAndHash(c net.Conn, seed uint64, n int64) error {
 		return fmt.Errorf("SHA-256 of %d bytes: peer got %x, sent %x", n, got, want)
 	}
 	return nil
+}
+
+// writeAndCloseWrite writes n pattern bytes to c and half-closes it, in a
+// goroutine; the channel gets its error.
+func writeAndCloseWrite(c net.Conn, seed uint64, n int64) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(c, pattern(seed, n))
+		if err == nil {
+			err = c.(interface{ CloseWrite() error }).CloseWrite()
+		}
+		done <- err
+	}()
+	return done
+}
+
+// acceptOne accepts one connection on ln; the channel closes after it (or
+// empty, if Accept failed).
+func acceptOne(ln net.Listener) <-chan net.Conn {
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	return accepted
 }
 
 // serveOne accepts one connection on ln and runs h on it.
@@ -306,14 +327,7 @@ func TestKernelPeerAbort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-		close(accepted)
-	}()
+	accepted := acceptOne(ln)
 	kc, err := net.Dial("tcp", e.stackAddr(5004))
 	if err != nil {
 		t.Fatal(err)

@@ -475,7 +475,9 @@ func TestKernelFaults(t *testing.T) {
 		n = int64(mb) * 1e6
 	}
 	start := time.Now()
-	defer func() { t.Logf("%d bytes each way under loss=5%%,dup=2%%,reorder=2%% in %v", n, time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		t.Logf("%d bytes each way under loss=5%%,dup=2%%,reorder=2%% in %v", n, time.Since(start).Round(time.Millisecond))
+	}()
 	t.Run("kernel-sends", func(t *testing.T) {
 		ln, err := e.s.Listen("tcp", e.stackAddr(5005))
 		if err != nil {

@@ -29,10 +29,11 @@ func wantRSTReply(r *simnet.Record) (machine.Segment, bool) {
 		due = true
 	case machine.StateListen:
 		due = ack && r.To == machine.StateListen
+	// (A bad ACK that was taken instead is invariant 5's and 6's to judge.)
 	case machine.StateSynSent:
-		due = ack && !(machine.SeqLT(b.ISS, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt))
+		due = ack && !(machine.SeqLT(b.ISS, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt)) && r.To == r.From
 	case machine.StateSynReceived:
-		due = ack && !in.Flags.Has(machine.SYN) && !(machine.SeqLT(b.SndUna, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt)) && !droppedUnread(r)
+		due = ack && !in.Flags.Has(machine.SYN) && !(machine.SeqLT(b.SndUna, in.Ack) && machine.SeqLEQ(in.Ack, b.SndNxt)) && !droppedUnread(r) && r.To == r.From
 	}
 	if !due {
 		return machine.Segment{}, false

@@ -441,3 +441,23 @@ func TestNearWrapKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSynCookieMSS: a cookie connection between ends with an MSS of 1,000
+// gets the cookie table's 536 (the largest entry not above it), and text
+// flows both ways over it; invariant 43 checks the MSS.
+func TestSynCookieMSS(t *testing.T) {
+	cfg := testCfg()
+	cfg.MSS, cfg.RcvBuf, cfg.SndBuf, cfg.SYNCookies = 1000, 9000, 10000, true
+	w := NewWorld(Options{Config: cfg})
+	if err := establish(w); err != nil {
+		t.Fatal(err)
+	}
+	if mss := w.Net().Conn(simnet.B).Vars().MSS; mss != 536-12 {
+		t.Fatalf("B's send MSS over a cookie connection: %d, want 536 less the timestamps option", mss)
+	}
+	w.Write(simnet.A, 3000)
+	w.Write(simnet.B, 3000)
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,6 +23,21 @@ type cookieSent struct {
 	opt      optGhost
 }
 
+// cookieConnMSS is the send MSS of a connection made from a cookie that
+// answered a SYN with MSS option peer, at a side with Config cfg: the
+// largest table entry not above what that SYN would have given (the first
+// entry if none is), taken as a peer's MSS.
+func cookieConnMSS(cfg *machine.Config, peer uint16) uint16 {
+	limit := learnedMSS(cfg, peer)
+	entry := cookieMSS[0]
+	for _, m := range cookieMSS {
+		if m <= limit {
+			entry = m
+		}
+	}
+	return learnedMSS(cfg, entry)
+}
+
 // cookieRules are the rules that make a connection from a cookie.
 func cookieRule(rule machine.Rule) bool {
 	return rule == machine.RuleListenRcvCookieAck || rule == machine.RuleListenRcvCookieFin
@@ -43,16 +58,8 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 					r.Side, r.To, r.HasTimer, r.After != r.Before, formatSegs(r.Out))
 				return
 			}
-			cfg := w.net.Config(r.Side)
-			peer := learnedMSS(cfg, in.MSS)
-			entry := cookieMSS[0]
-			for _, m := range cookieMSS {
-				if m <= peer {
-					entry = m
-				}
-			}
 			out := &r.Out[0]
-			c := cookieSent{iss: out.Seq, irs: in.Seq, mss: learnedMSS(cfg, entry), opt: optGhost{
+			c := cookieSent{iss: out.Seq, irs: in.Seq, mss: cookieConnMSS(w.net.Config(r.Side), in.MSS), opt: optGhost{
 				synIn: true, inOpts: in.Opts, inShift: in.WScale,
 				synOut: true, outOpts: out.Opts, outShift: out.WScale,
 				lastAck: out.Ack, lastValid: true,
@@ -74,6 +81,15 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 			want := withTimestamps(uint32(c.mss), c.opt.on(machine.OptTimestamps))
 			if uint32(r.After.MSS) != want && hasSendSeq(r.To) {
 				w.fail(43, "%v's cookie connection has MSS %d; the cookie encoded %d (effective %d)", r.Side, r.After.MSS, c.mss, want)
+				return
+			}
+			// The options ride in the timestamp: what the cookie SYN+ACK
+			// carried is what the connection has.
+			wantOpts := c.opt.outOpts
+			if a := &r.After; hasSendSeq(r.To) && (a.Opts != wantOpts ||
+				wantOpts.Has(machine.OptWScale) && (a.SndShift != min(c.opt.inShift, machine.MaxShift) || a.RcvShift != c.opt.outShift)) {
+				w.fail(43, "%v's cookie connection has options %v, shifts %d/%d; its cookie SYN+ACK carried %v with shift %d to a SYN with shift %d",
+					r.Side, a.Opts, a.SndShift, a.RcvShift, wantOpts, c.opt.outShift, c.opt.inShift)
 				return
 			}
 			g.opt = c.opt // the options the cookie exchange negotiated

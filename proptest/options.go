@@ -307,8 +307,36 @@ func (w *World) checkSACKBlocks(r *simnet.Record, g *flowGhost) {
 			}
 		}
 	}
-	// The block with the segment just held comes first.
 	in := &r.In
+	// RFC 2883 4: text received again is reported in a D-SACK block,
+	// first, on the ACK that answers it.
+	if b := &r.Before; r.Kind == simnet.Input && g.opt.on(machine.OptSACKPermitted) && len(in.Payload) > 0 &&
+		r.From >= machine.StateSynReceived && r.From <= machine.StateLastAck && len(r.Steps) > 0 &&
+		!in.Flags.Has(machine.RST) && !in.Flags.Has(machine.SYN) && machine.SeqLT(in.Seq, b.RcvNxt) {
+		rule := r.Steps[0].Rule
+		due := rule != machine.RuleSyncRcvPaws && rule != machine.RuleSyncRcvBadAck && !b.ACKBudgetSpent
+		if rule != machine.RuleSyncRcvUnacceptable {
+			due = due && ackInRange(b, in.Ack) && b.SynAcked
+		}
+		end := in.Seq + uint32(len(in.Payload))
+		if machine.SeqGT(end, b.RcvNxt) {
+			end = b.RcvNxt
+		}
+		if due {
+			var ack *machine.Segment
+			for i := len(r.Out) - 1; i >= 0 && ack == nil; i-- {
+				if r.Out[i].Flags == machine.ACK && len(r.Out[i].Payload) == 0 {
+					ack = &r.Out[i]
+				}
+			}
+			if ack == nil || ack.NumSACK == 0 || ack.SACK[0] != (machine.SACKBlock{Left: in.Seq, Right: end}) {
+				w.fail(40, "%v got text it had received before (%s, RCV.NXT %d) and did not report [%d, %d) in a D-SACK block first (RFC 2883 4): %v",
+					r.Side, simnet.FormatSegment(in), b.RcvNxt, in.Seq, end, formatSegs(r.Out))
+				return
+			}
+		}
+	}
+	// The block with the segment just held comes first.
 	if r.Kind != simnet.Input || !g.opt.on(machine.OptSACKPermitted) || len(in.Payload) == 0 || !isSync(r.To) || droppedUnread(r) {
 		return
 	}

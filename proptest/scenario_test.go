@@ -442,22 +442,31 @@ func TestNearWrapKey(t *testing.T) {
 	}
 }
 
-// TestSynCookieMSS: a cookie connection between ends with an MSS of 1,000
-// gets the cookie table's 536 (the largest entry not above it), and text
-// flows both ways over it; invariant 43 checks the MSS.
+// TestSynCookieMSS: a cookie connection gets the MSS its cookie encoded,
+// the largest entry of RFC 4987's table (docs/runtime.md) not above the
+// peer's MSS, for MSS values at and just below every entry; text flows
+// both ways over it; invariant 43 checks the MSS, and the restored
+// options (with and without timestamps).
 func TestSynCookieMSS(t *testing.T) {
-	cfg := testCfg()
-	cfg.MSS, cfg.RcvBuf, cfg.SndBuf, cfg.SYNCookies = 1000, 9000, 10000, true
-	w := NewWorld(Options{Config: cfg})
-	if err := establish(w); err != nil {
-		t.Fatal(err)
-	}
-	if mss := w.Net().Conn(simnet.B).Vars().MSS; mss != 536-12 {
-		t.Fatalf("B's send MSS over a cookie connection: %d, want 536 less the timestamps option", mss)
-	}
-	w.Write(simnet.A, 3000)
-	w.Write(simnet.B, 3000)
-	if err := w.Finish(); err != nil {
-		t.Fatal(err)
+	for _, e := range cookieMSS {
+		for _, mss := range []uint16{e - 1, e} {
+			for _, ts := range []bool{true, false} {
+				cfg := testCfg()
+				cfg.MSS, cfg.MinPeerMSS, cfg.RcvBuf, cfg.SndBuf, cfg.SYNCookies, cfg.NoTimestamps = mss, 100, 9000, 10000, true, !ts
+				w := NewWorld(Options{Config: cfg})
+				if err := establish(w); err != nil {
+					t.Fatalf("MSS %d: %v", mss, err)
+				}
+				want := withTimestamps(uint32(cookieConnMSS(&cfg, mss)), ts)
+				if got := w.Net().Conn(simnet.B).Vars().MSS; uint32(got) != want {
+					t.Fatalf("MSS %d, timestamps %v: B's send MSS over a cookie connection is %d, want %d", mss, ts, got, want)
+				}
+				w.Write(simnet.A, 3000)
+				w.Write(simnet.B, 3000)
+				if err := w.Finish(); err != nil {
+					t.Fatalf("MSS %d: %v", mss, err)
+				}
+			}
+		}
 	}
 }

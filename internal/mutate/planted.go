@@ -142,6 +142,10 @@ var plantedBugs = []planted{
 		[]edit{{"cookie.go", "\tc.outbox = append(c.outbox, seg)\n}", "\tc.outbox = append(c.outbox, seg)\n\tc.t.arm(timerRexmt, c.now+time.Second)\n}"}}},
 	{"cookie-any-ack", 43, "any ACK at a listener using cookies is taken for a valid cookie",
 		[]edit{{"cookie.go", "c.cookieHash(s.Seq-1, count, idx)&0xffffff == cookie&0xffffff", "true"}}},
+	{"no-dsack", 40, "text received twice is not reported in a D-SACK block (RFC 2883)",
+		[]edit{{"sack.go", "\tif t.opts.Has(OptSACKPermitted) && SeqLT(start, end) {\n\t\tt.dsack", "\tif false && SeqLT(start, end) {\n\t\tt.dsack"}}},
+	{"cookie-no-sack", 43, "a cookie connection forgets SACK-permitted from the echoed timestamp",
+		[]edit{{"cookie.go", "\t\tif bits&cookieSACK != 0 && !c.cfg.NoSACK {", "\t\tif false && bits&cookieSACK != 0 && !c.cfg.NoSACK {"}}},
 	{"sack-in-seq-order", 40, "SACK blocks are reported in sequence order, not the most recently received first (RFC 2018 4)",
 		[]edit{{"sack.go", "\tfor _, seq := range t.recent[:t.nRecent] {", "\tfor _, seq := range t.recent[:0] {"}}},
 }

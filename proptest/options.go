@@ -289,6 +289,27 @@ func (w *World) checkSACKBlocks(r *simnet.Record, g *flowGhost) {
 			return
 		}
 	}
+	// A valid block the peer reports (within (SND.UNA, SND.NXT], on an
+	// ACK in range) is on the scoreboard afterwards, unless all 16 ranges
+	// are taken.
+	if in := &r.In; r.Kind == simnet.Input && g.opt.on(machine.OptSACKPermitted) && acksData(r.From) && acksData(r.To) &&
+		!droppedUnread(r) && !in.Flags.Has(machine.RST) && !in.Flags.Has(machine.SYN) && ackInRange(&r.Before, in.Ack) && a.SACKedRanges < 16 {
+		for _, blk := range in.SACK[:in.NumSACK] {
+			if !machine.SeqLT(a.SndUna, blk.Left) || !machine.SeqLT(blk.Left, blk.Right) || machine.SeqGT(blk.Right, r.Before.SndNxt) {
+				continue
+			}
+			covered := false
+			for i := 0; i < a.SACKedRanges; i++ {
+				if s, e := c.SACKed(i); machine.SeqLEQ(s, blk.Left) && machine.SeqLEQ(blk.Right, e) {
+					covered = true
+				}
+			}
+			if !covered {
+				w.fail(40, "%v was told SACK block [%d, %d) by %s but its scoreboard does not hold it", r.Side, blk.Left, blk.Right, simnet.FormatSegment(in))
+				return
+			}
+		}
+	}
 	for i := range r.Out {
 		seg := &r.Out[i]
 		for j, blk := range seg.SACK[:seg.NumSACK] {

@@ -146,6 +146,8 @@ var plantedBugs = []planted{
 		[]edit{{"sack.go", "\tif t.opts.Has(OptSACKPermitted) && SeqLT(start, end) {\n\t\tt.dsack", "\tif false && SeqLT(start, end) {\n\t\tt.dsack"}}},
 	{"cookie-no-sack", 43, "a cookie connection forgets SACK-permitted from the echoed timestamp",
 		[]edit{{"cookie.go", "\t\tif bits&cookieSACK != 0 && !c.cfg.NoSACK {", "\t\tif false && bits&cookieSACK != 0 && !c.cfg.NoSACK {"}}},
+	{"no-scoreboard", 40, "the SACK blocks of an ACK are never taken into the sender's scoreboard",
+		[]edit{{"tcb.go", "\tc.takeSACK(s)\n", "\n"}}},
 	{"sack-in-seq-order", 40, "SACK blocks are reported in sequence order, not the most recently received first (RFC 2018 4)",
 		[]edit{{"sack.go", "\tfor _, seq := range t.recent[:t.nRecent] {", "\tfor _, seq := range t.recent[:0] {"}}},
 }

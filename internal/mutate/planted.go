@@ -172,6 +172,25 @@ func plantedMutant(root string, p planted) (Mutant, error) {
 	return m, nil
 }
 
+// plantedAlso are the other invariants that may catch a planted bug first:
+// the suite runs its tests in order and reports the first failure, and a
+// few bugs break two invariants at once.
+var plantedAlso = map[string][]int{
+	// Plain comparisons go wrong where sequence numbers cross 2^32: on
+	// the handshake (5) or where the SACK scoreboard meets the wrap (40).
+	"no-wrap": {40},
+}
+
+// caughtBy reports whether why names p's invariant or one of its others.
+func caughtBy(p planted, why string) bool {
+	for _, inv := range append([]int{p.invariant}, plantedAlso[p.name]...) {
+		if why == fmt.Sprintf("invariant %d", inv) {
+			return true
+		}
+	}
+	return false
+}
+
 // runPlanted tests every planted bug, r.o.jobs at a time; each must be
 // killed by its invariant. Results print in the table's order.
 func runPlanted(w io.Writer, r *runner) int {
@@ -197,7 +216,7 @@ func runPlanted(w io.Writer, r *runner) int {
 			res := r.test(m, i+1)
 			want := fmt.Sprintf("invariant %d", p.invariant)
 			switch {
-			case res.verdict == killedMutant && res.why == want:
+			case res.verdict == killedMutant && caughtBy(p, res.why):
 				lines[i] = fmt.Sprintf("caught   %-26s by the %s: %s  (%s)", p.name, res.by, res.why, p.doc)
 			case res.verdict == killedMutant:
 				lines[i], failed[i] = fmt.Sprintf("caught   %-26s by the %s: %s, not %s as documented  (%s)", p.name, res.by, res.why, want, p.doc), true

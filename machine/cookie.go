@@ -47,26 +47,22 @@ func (c *Conn) SynCookies() bool { return c.cookiesOn() }
 
 // CookieValid is guard cookie_valid: cookies are in use and SEG.ACK-1 is
 // a cookie this listener issued to SEG.SEQ-1 within two periods.
-func (c *Conn) CookieValid() bool {
-	s := c.seg
-	return s != nil && c.cookiesOn() && s.Flags&(ACK|SYN|RST) == ACK && c.cookieMSSIndex(s) >= 0
-}
+func (c *Conn) CookieValid() bool { return c.seg != nil && c.ValidCookie(c.now, c.seg) }
 
-// ValidCookie reports whether seg, arriving at now, carries a valid cookie
-// for this listener's 4-tuple (the guard, without a step), so a runtime can
-// decide to create a connection for it.
+// ValidCookie reports whether seg, arriving at now, returns a valid cookie
+// for this listener's 4-tuple: the guard, without a step, so that a
+// runtime can decide to create a connection for it. It changes nothing.
 func (c *Conn) ValidCookie(now time.Duration, seg *Segment) bool {
-	c.now = now
-	return c.cookiesOn() && seg.Flags&(ACK|SYN|RST) == ACK && c.cookieMSSIndex(seg) >= 0
+	return c.cookiesOn() && seg.Flags&(ACK|SYN|RST) == ACK && c.cookieMSSIndex(now, seg) >= 0
 }
 
-// cookieMSSIndex checks the cookie SEG.ACK-1 against SEG.SEQ-1 and returns
-// its MSS index, or -1 if it is not valid now.
-func (c *Conn) cookieMSSIndex(s *Segment) int {
+// cookieMSSIndex checks the cookie SEG.ACK-1 against SEG.SEQ-1 at now and
+// returns its MSS index, or -1 if it is not valid then.
+func (c *Conn) cookieMSSIndex(now time.Duration, s *Segment) int {
 	cookie := s.Ack - 1
 	idx := uint8(cookie >> 24 & 7)
-	now := uint32(int64(c.now / cookiePeriod))
-	for _, count := range [...]uint32{now, now - 1} {
+	period := uint32(int64(now / cookiePeriod))
+	for _, count := range [...]uint32{period, period - 1} {
 		if count&31 == cookie>>27 && c.cookieHash(s.Seq-1, count, idx)&0xffffff == cookie&0xffffff {
 			return int(idx)
 		}
@@ -76,15 +72,11 @@ func (c *Conn) cookieMSSIndex(s *Segment) int {
 
 // cookieHash is the keyed hash of a cookie's fields.
 func (c *Conn) cookieHash(irs, count uint32, idx uint8) uint32 {
-	var msg [45]byte
-	la, ra := c.tuple.LocalAddr.As16(), c.tuple.RemoteAddr.As16()
-	copy(msg[0:16], la[:])
-	binary.BigEndian.PutUint16(msg[16:18], c.tuple.LocalPort)
-	copy(msg[18:34], ra[:])
-	binary.BigEndian.PutUint16(msg[34:36], c.tuple.RemotePort)
-	binary.BigEndian.PutUint32(msg[36:40], irs)
-	binary.BigEndian.PutUint32(msg[40:44], count)
-	msg[44] = idx
+	var msg [tupleLen + 9]byte
+	putTuple(msg[:tupleLen], c.tuple)
+	binary.BigEndian.PutUint32(msg[tupleLen:], irs)
+	binary.BigEndian.PutUint32(msg[tupleLen+4:], count)
+	msg[tupleLen+8] = idx
 	key := c.cfg.ISNKey
 	key[15] ^= 0xc0 // a key of its own: cookies are not ISNs
 	return uint32(sipHash24(&key, msg[:]))
@@ -124,7 +116,7 @@ func (c *Conn) SendCookieSynack() {
 		}
 		// The clock with its low bits replaced, never ahead of it, so
 		// later timestamps do not look older to the peer's PAWS.
-		clock := uint32(int64(c.now/time.Millisecond)) + tsOffset(&c.cfg.ISNKey, c.tuple)
+		clock := tsClockAt(c.now, tsOffset(&c.cfg.ISNKey, c.tuple))
 		ts := clock&^cookieTSBits | bits
 		if SeqGT(ts, clock) {
 			ts -= cookieTSBits + 1
@@ -141,7 +133,7 @@ func (c *Conn) SendCookieSynack() {
 // taken as on any ACK.
 func (c *Conn) AcceptCookie() {
 	t, s := &c.t, c.seg
-	idx := c.cookieMSSIndex(s)
+	idx := c.cookieMSSIndex(c.now, s)
 	if idx < 0 {
 		return // not reached: the guard checked the cookie
 	}

@@ -8,13 +8,13 @@ import "time"
 // duplicate, a window update and everything the spec's rows answer are
 // ACKed at once.
 
-// delayACK decides the ACK of n bytes of in-order text just taken: it may
+// delayACK decides the ACK of in-order text just taken: it may
 // wait for more text or for data to ride on, for at most DelayedACK, until
 // two full-sized segments' worth is unacknowledged, and not during the
 // quick-ACK phase of the first QuickACKs segments (as Linux starts a
 // connection). It reports whether the ACK waits, arming the delayed-ACK
 // timer if so.
-func (c *Conn) delayACK(n int) bool {
+func (c *Conn) delayACK() bool {
 	t := &c.t
 	d := c.cfg.delayedACK()
 	if t.dataSegs < ^uint32(0) {
@@ -31,13 +31,7 @@ func (c *Conn) delayACK(n int) bool {
 
 // rcvEffMSS is the most text a full-sized segment from the peer carries:
 // our MSS less the timestamps option when it is on.
-func (c *Conn) rcvEffMSS() uint32 {
-	mss := uint32(c.cfg.mss())
-	if c.t.opts.Has(OptTimestamps) {
-		return max(mss-min(mss, tsOptionLen), (mss+1)/2)
-	}
-	return mss
-}
+func (c *Conn) rcvEffMSS() uint32 { return c.lessOptions(uint32(c.cfg.mss())) }
 
 // ackSent records that a segment acknowledging ack goes out: a pending
 // or delayed ACK is satisfied.

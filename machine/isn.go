@@ -24,13 +24,22 @@ func ISN(key *[16]byte, t Tuple, now time.Duration) uint32 {
 // tupleHash is SipHash-2-4 of the 4-tuple under key: its low 32 bits are
 // the ISN's offset F, its high 32 bits the timestamp clock's offset.
 func tupleHash(key *[16]byte, t Tuple) uint64 {
-	var msg [36]byte
-	la, ra := t.LocalAddr.As16(), t.RemoteAddr.As16()
-	copy(msg[0:16], la[:])
-	binary.BigEndian.PutUint16(msg[16:18], t.LocalPort)
-	copy(msg[18:34], ra[:])
-	binary.BigEndian.PutUint16(msg[34:36], t.RemotePort)
+	var msg [tupleLen]byte
+	putTuple(msg[:], t)
 	return sipHash24(key, msg[:])
+}
+
+// tupleLen is the length of putTuple's encoding.
+const tupleLen = 36
+
+// putTuple writes the 4-tuple into b (tupleLen bytes): the local address
+// (16 bytes, IPv4 mapped), port, the remote address and port.
+func putTuple(b []byte, t Tuple) {
+	la, ra := t.LocalAddr.As16(), t.RemoteAddr.As16()
+	copy(b[0:16], la[:])
+	binary.BigEndian.PutUint16(b[16:18], t.LocalPort)
+	copy(b[18:34], ra[:])
+	binary.BigEndian.PutUint16(b[34:36], t.RemotePort)
 }
 
 // sipHash24 is SipHash-2-4 (Aumasson and Bernstein, 2012) of msg under the

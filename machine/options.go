@@ -77,22 +77,29 @@ func (c *Conn) windowField(wnd uint32) uint16 {
 // its two NOPs.
 const tsOptionLen = 12
 
-// effMSS is the text one segment carries at most: the send MSS less the
+// effMSS is the text one segment we send carries at most: the send MSS
+// (0 until the peer's SYN is in) less the options.
+func (c *Conn) effMSS() uint32 { return c.lessOptions(uint32(c.t.sndMSS)) }
+
+// lessOptions is the text a segment of MSS mss carries: less the
 // timestamps option when it is on (RFC 6691: the MSS counts no options),
 // but never under half the MSS, so a tiny MSS still carries text (with
 // MinPeerMSS at its default, 216, the floor is never reached).
-func (c *Conn) effMSS() uint32 {
-	mss := uint32(c.t.sndMSS) // 0 until the peer's SYN is in
+func (c *Conn) lessOptions(mss uint32) uint32 {
 	if c.t.opts.Has(OptTimestamps) {
 		return max(mss-min(mss, tsOptionLen), (mss+1)/2)
 	}
 	return mss
 }
 
-// tsClock is our timestamp clock: milliseconds (RFC 7323 5.4 allows 1 ms
-// to 1 s per tick) plus the connection's offset.
-func (c *Conn) tsClock() uint32 {
-	return uint32(int64(c.now/time.Millisecond)) + c.t.tsOffset
+// tsClock is our timestamp clock now.
+func (c *Conn) tsClock() uint32 { return tsClockAt(c.now, c.t.tsOffset) }
+
+// tsClockAt is the timestamp clock at now for a connection whose offset
+// is offset: milliseconds (RFC 7323 5.4 allows 1 ms to 1 s per tick) plus
+// the offset.
+func tsClockAt(now time.Duration, offset uint32) uint32 {
+	return uint32(int64(now/time.Millisecond)) + offset
 }
 
 // tsOffset is the connection's timestamp clock offset (RFC 7323 7.1): a

@@ -50,3 +50,20 @@ func (b *rangeSet) dropFirst(k int) {
 	copy(b.r[:], b.r[k:b.n])
 	b.n -= k
 }
+
+// ackedTo drops the sequence space before una (the scoreboard, once
+// SND.UNA passes it).
+func (b *rangeSet) ackedTo(una uint32) {
+	k := 0
+	for _, r := range b.r[:b.n] {
+		if SeqLEQ(r.end, una) {
+			continue
+		}
+		if SeqLT(r.start, una) {
+			r.start = una
+		}
+		b.r[k] = r
+		k++
+	}
+	b.n = k
+}

@@ -101,7 +101,7 @@ func (c *Conn) acceptText() {
 		c.joinOOO()
 		// In order: the ACK may wait for more text or a reply to ride on
 		// (delack.go), unless the text fills a gap (RFC 5681 4.2).
-		if gap || !c.delayACK(n) {
+		if gap || !c.delayACK() {
 			c.ackPending = true
 		}
 		return

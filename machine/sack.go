@@ -95,22 +95,6 @@ func (c *Conn) takeSACK(s *Segment) {
 	t.sacked.ackedTo(t.sndUna)
 }
 
-// ackedTo drops what SND.UNA has passed from the scoreboard.
-func (b *rangeSet) ackedTo(una uint32) {
-	k := 0
-	for _, r := range b.r[:b.n] {
-		if SeqLEQ(r.end, una) {
-			continue
-		}
-		if SeqLT(r.start, una) {
-			r.start = una
-		}
-		b.r[k] = r
-		k++
-	}
-	b.n = k
-}
-
 // SACKed returns the i-th range [start, end) of the send side's scoreboard,
 // in sequence order, for 0 <= i < Vars().SACKedRanges.
 func (c *Conn) SACKed(i int) (start, end uint32) {

@@ -24,6 +24,9 @@ type Config struct {
 	// timeouts, RFC 1337). Its MSS is derived from the device MTU (MTU-40
 	// for IPv4, MTU-60 for IPv6) unless set lower; its Observer is ignored
 	// (use Observer below); a zero ISNKey is replaced by a random one.
+	// As in Go's net package, Nagle is off on every connection (NoDelay;
+	// Conn.SetNoDelay(false) turns it on) and keepalive's zero Idle,
+	// Interval and Count are 15 s, 15 s and 9.
 	Machine machine.Config
 
 	// Backlog bounds each listener's queue of connections not yet

@@ -30,7 +30,6 @@ type Conn struct {
 	wmu           sync.Mutex // one Write at a time
 	closed        atomic.Bool
 	closedC       chan struct{}
-	keepalive     machine.KeepAlive // as set by SetKeepAlive*, under ep.mu
 }
 
 func newConn(ep *endpoint) *Conn {
@@ -39,14 +38,13 @@ func newConn(ep *endpoint) *Conn {
 	ep.mu.Unlock()
 	t := ep.tuple
 	return &Conn{
-		ep:        ep,
-		gen:       gen,
-		local:     &net.TCPAddr{IP: net.IP(t.LocalAddr.AsSlice()), Port: int(t.LocalPort)},
-		remote:    &net.TCPAddr{IP: net.IP(t.RemoteAddr.AsSlice()), Port: int(t.RemotePort)},
-		rdl:       makeDeadline(),
-		keepalive: machine.KeepAlive{Idle: defaultKeepAlivePeriod, Interval: defaultKeepAlivePeriod, Count: defaultKeepAliveCount},
-		wdl:       makeDeadline(),
-		closedC:   make(chan struct{}),
+		ep:      ep,
+		gen:     gen,
+		local:   &net.TCPAddr{IP: net.IP(t.LocalAddr.AsSlice()), Port: int(t.LocalPort)},
+		remote:  &net.TCPAddr{IP: net.IP(t.RemoteAddr.AsSlice()), Port: int(t.RemotePort)},
+		rdl:     makeDeadline(),
+		wdl:     makeDeadline(),
+		closedC: make(chan struct{}),
 	}
 }
 
@@ -348,9 +346,8 @@ func (c *Conn) setKeepAlive(change func(*machine.KeepAlive)) error {
 	if c.closed.Load() || ep.gen != c.gen {
 		return c.opErr("set", net.ErrClosed)
 	}
-	k := c.keepalive
+	k := ep.mc.KeepAlive()
 	change(&k)
-	c.keepalive = k
 	ep.mc.SetKeepAlive(s.now(), k)
 	d, ok := ep.mc.NextDeadline() // the keepalive timer may have moved
 	ep.timer.arm(d, ok)

@@ -83,9 +83,6 @@ func (ep *endpoint) initMachine(t machine.Tuple) {
 	} else {
 		ep.mc.Reset(ep.cfg, t)
 	}
-	// Nagle off, as Go's net package sets TCP_NODELAY on every
-	// connection; Conn.SetNoDelay(false) turns it on.
-	ep.mc.SetNoDelay(true)
 	ep.counted = machine.Counters{}
 }
 

@@ -1,6 +1,7 @@
 package tunnet
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -73,6 +74,14 @@ func New(cfg Config) (*Stack, error) {
 
 	m := cfg.Machine
 	m.Observer = nil
+	// As Go's net package: TCP_NODELAY on every connection
+	// (Conn.SetNoDelay(false) turns Nagle on), and its keepalive defaults
+	// for what SetKeepAlive(true) starts.
+	m.NoDelay = true
+	k := &m.KeepAlive
+	k.Idle = cmp.Or(k.Idle, defaultKeepAlivePeriod)
+	k.Interval = cmp.Or(k.Interval, defaultKeepAlivePeriod)
+	k.Count = cmp.Or(k.Count, defaultKeepAliveCount)
 	if m.ISNKey == ([16]byte{}) {
 		if _, err := rand.Read(m.ISNKey[:]); err != nil {
 			return nil, fmt.Errorf("tunnet: ISN key: %w", err)

@@ -54,7 +54,10 @@ func (w *World) checkWindowUpdate(r *simnet.Record, g *flowGhost) {
 			r.Side, simnet.FormatSegment(in), a.SndWl1, a.SndWl2, in.Seq, in.Ack)
 		return
 	}
-	g.wl1, g.wl2, g.wnd = in.Seq, in.Ack, g.opt.inWindow(in)
+	// The ghost keeps SND.WND as this invariant defines it, clamped where
+	// the peer shrank it below what was sent, so that invariant 24 judges
+	// against the same window the TCB must hold.
+	g.wl1, g.wl2, g.wnd = in.Seq, in.Ack, want
 }
 
 // checkSentWindow is invariant 24: new text never goes beyond SND.UNA +

@@ -163,6 +163,26 @@ func (c *Conn) pawsReject(s *Segment) bool {
 // PawsReject is guard paws_reject (RFC 7323 5.3 R1).
 func (c *Conn) PawsReject() bool { return c.seg != nil && c.pawsReject(c.seg) }
 
+// timestampRTT is RTTM (RFC 7323 4.1) for an ACK of new data that left
+// flight bytes outstanding before it: the sample is the timestamp clock
+// less the TSecr echoed, so segments sent more than once are timed too
+// (no Karn ambiguity). An echo from the future, or older than the flight
+// the ACK covers began (stale, or forged to inflate the RTO), gives no
+// sample. The gains are divided by the samples expected per round trip,
+// one per two full segments (RFC 7323 Appendix G).
+func (c *Conn) timestampRTT(flight uint32) {
+	t, s := &c.t, c.seg
+	if s == nil || !s.Opts.Has(OptTimestamps) {
+		return
+	}
+	now := c.tsClock()
+	if SeqGT(s.TSEcr, now) || SeqLT(s.TSEcr, tsClockAt(t.flightAt, t.tsOffset)) {
+		return
+	}
+	smss := uint32(max(c.effMSS(), 1))
+	t.rto.sample(time.Duration(now-s.TSEcr)*time.Millisecond, (flight+2*smss-1)/(2*smss), c.cfg)
+}
+
 // noteTimestamp is RFC 7323 4.3 (and 5.3 R3): an acceptable segment whose
 // timestamp is not older than TS.Recent and that starts at or before the
 // ACK we last sent updates TS.Recent.

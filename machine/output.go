@@ -152,7 +152,7 @@ func (c *Conn) sendData(seq, n uint32, fresh bool) {
 		}
 		if fresh {
 			if SeqGT(end, t.sndNxt) {
-				t.sndNxt = end
+				c.advanceSndNxt(end)
 			}
 			c.startTiming(end)
 		}
@@ -167,10 +167,20 @@ func (c *Conn) sendFin() {
 	c.emit(t.finSeq, t.rcvNxt, FIN|ACK, nil)
 	if !t.finSent {
 		t.finSent = true
-		t.sndNxt = t.finSeq + 1
+		c.advanceSndNxt(t.finSeq + 1)
 		c.startTiming(t.sndNxt)
 	}
 	c.armSent()
+}
+
+// advanceSndNxt moves SND.NXT to end after new sequence space was sent;
+// sent with nothing outstanding, it begins a flight (flightAt).
+func (c *Conn) advanceSndNxt(end uint32) {
+	t := &c.t
+	if t.sndUna == t.sndNxt {
+		t.flightAt = c.now
+	}
+	t.sndNxt = end
 }
 
 // startTiming times the segment ending at end, unless one is being timed.
@@ -273,11 +283,16 @@ func (c *Conn) ackNew(ack uint32) {
 	if acked > data && t.finSent {
 		t.finAcked = true
 	}
+	flight := t.sndNxt - t.sndUna
 	t.sndUna = ack
 	t.dupAcks = 0
-	if t.timing && SeqGEQ(ack, t.rttSeq) {
+	switch {
+	case t.opts.Has(OptTimestamps):
 		t.timing = false
-		t.rto.sample(c.now-t.rttStart, c.cfg)
+		c.timestampRTT(flight)
+	case t.timing && SeqGEQ(ack, t.rttSeq):
+		t.timing = false
+		t.rto.sample(c.now-t.rttStart, 1, c.cfg)
 	}
 	if t.sndUna == t.sndNxt {
 		t.disarm(timerRexmt)

@@ -21,8 +21,12 @@ const rfc6298K = 4
 const maxBackoff = 30
 
 // sample folds in the measurement m (RFC 6298 2.2, 2.3) and clears the
-// backoff (Karn: a valid sample from a segment sent once ends it).
-func (r *rtoState) sample(m time.Duration, cfg *Config) {
+// backoff (Karn: a valid sample from a segment sent once ends it). n is
+// how many samples a round trip is expected to give (RFC 7323 Appendix
+// G): the gains alpha and beta are divided by it, so that a sample per
+// ACK weighs, per round trip, what one sample per round trip would.
+func (r *rtoState) sample(m time.Duration, n uint32, cfg *Config) {
+	n = max(n, 1)
 	m = max(m, 0)
 	r.samples++
 	r.last = m
@@ -35,8 +39,9 @@ func (r *rtoState) sample(m time.Duration, cfg *Config) {
 		if d < 0 {
 			d = -d
 		}
-		r.rttvar = r.rttvar - r.rttvar/4 + d/4
-		r.srtt = r.srtt - r.srtt/8 + m/8
+		k := time.Duration(n)
+		r.rttvar = r.rttvar - r.rttvar/(4*k) + d/(4*k)
+		r.srtt = r.srtt - r.srtt/(8*k) + m/(8*k)
 	}
 	r.base = r.srtt + max(cfg.granularity(), rfc6298K*r.rttvar)
 	r.base = min(max(r.base, cfg.minRTO()), cfg.maxRTO())

@@ -56,6 +56,7 @@ type tcb struct {
 	timing       bool          // an RTT measurement is running
 	rttSeq       uint32        // it ends when this is acknowledged
 	rttStart     time.Duration // and started then
+	flightAt     time.Duration // when the oldest flight outstanding began (a send with nothing outstanding): timestamp echoes older than that are stale
 	synRexmitted bool          // RFC 6298 5.7
 	inRecovery   bool          // resend each hole below recoverSeq on a partial ACK
 	recoverSeq   uint32
@@ -179,7 +180,7 @@ func (c *Conn) SelectIss() {
 // SND.UNA=ISS, SND.NXT=ISS+1.
 func (c *Conn) SendSyn() {
 	t := &c.t
-	t.sndUna, t.sndNxt, t.synSent = t.iss, t.iss+1, true
+	t.sndUna, t.sndNxt, t.synSent, t.flightAt = t.iss, t.iss+1, true, c.now
 	c.emitSyn(false)
 	c.startTiming(t.iss + 1)
 	c.armSent()
@@ -203,7 +204,7 @@ func (c *Conn) AcceptSyn() {
 func (c *Conn) SendSynack() {
 	t := &c.t
 	if !t.synSent {
-		t.sndUna, t.sndNxt, t.synSent = t.iss, t.iss+1, true
+		t.sndUna, t.sndNxt, t.synSent, t.flightAt = t.iss, t.iss+1, true, c.now
 		c.startTiming(t.iss + 1)
 	} else {
 		t.timing = false // the SYN's sequence number goes out twice (Karn)

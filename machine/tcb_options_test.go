@@ -1,6 +1,9 @@
 package machine
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // Every combination of what the two ends allow: an option is on for the
 // connection exactly when both allow it, both ends agree, and neither
@@ -199,5 +202,53 @@ func TestTimestampsShrinkSegments(t *testing.T) {
 	}
 	if mss := p.A().Vars().MSS; mss != DefaultMSS-12 {
 		t.Fatalf("effective MSS %d, want %d", mss, DefaultMSS-12)
+	}
+}
+
+// RTTM (RFC 7323 4.1): with timestamps, an ACK of new data gives an RTT
+// sample, the clock less its echo, even for a segment sent twice; an echo
+// ahead of the clock or older than the flight gives none.
+func TestTimestampRTT(t *testing.T) {
+	p := established(t, nil, nil)
+	a := p.A()
+	send := func() (Vars, Segment) {
+		if _, err := a.Write(p.now, []byte("abc")); err != nil {
+			t.Fatal(err)
+		}
+		out := a.Outbox()
+		if len(out) != 1 || !out[0].Opts.Has(OptTimestamps) {
+			t.Fatalf("sent %v, want one segment with timestamps", out)
+		}
+		seg := out[0]
+		a.ClearOutbox()
+		return a.Vars(), seg
+	}
+	ack := func(v Vars, echo uint32) Segment {
+		return Segment{Seq: v.RcvNxt, Ack: v.SndNxt, Flags: ACK, Window: 1000, Opts: OptTimestamps, TSVal: v.TSRecent, TSEcr: echo}
+	}
+	for _, tc := range []struct {
+		name   string
+		echo   func(sent uint32) uint32
+		sample time.Duration // 0: none
+	}{
+		{"the segment's own echo", func(sent uint32) uint32 { return sent }, 30 * time.Millisecond},
+		{"an echo from the future", func(sent uint32) uint32 { return sent + 31 }, 0},
+		{"an echo older than the flight", func(sent uint32) uint32 { return sent - 1 }, 0},
+	} {
+		v, seg := send()
+		p.now += 30 * time.Millisecond
+		in := ack(v, tc.echo(seg.TSVal))
+		a.Input(p.now, &in)
+		got := a.Vars()
+		switch {
+		case tc.sample == 0 && got.RTTSamples != v.RTTSamples:
+			t.Errorf("%s: took a sample (%v)", tc.name, got.LastRTT)
+		case tc.sample != 0 && (got.RTTSamples != v.RTTSamples+1 || got.LastRTT != tc.sample):
+			t.Errorf("%s: %d samples, the last %v; want one more, of %v", tc.name, got.RTTSamples-v.RTTSamples, got.LastRTT, tc.sample)
+		}
+		if got.SndUna != v.SndNxt {
+			t.Fatalf("%s: SND.UNA %d, want %d: the ACK is acceptable whatever it echoes", tc.name, got.SndUna, v.SndNxt)
+		}
+		a.ClearOutbox()
 	}
 }

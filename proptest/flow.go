@@ -53,7 +53,13 @@ type flowGhost struct {
 	ka   keepaliveGhost // when the peer was last heard, probes since (keepalive.go)
 
 	measuring bool // an RTT measurement runs (invariant 34)
-	synRexmit bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
+	// With timestamps (RTTM, invariants 25 and 34): when the flight
+	// outstanding began (a new segment sent with nothing outstanding),
+	// and the side's timestamp clock offset, learnt from its segments.
+	flightAt   time.Duration
+	tsOff      uint32
+	tsOffValid bool
+	synRexmit  bool // the SYN (or SYN+ACK) was sent again on a timeout (RFC 6298 5.7)
 }
 
 // seqSpan is the sequence space [start, end).
@@ -320,6 +326,9 @@ func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 func (g *flowGhost) recordSent(r *simnet.Record) {
 	for i := range r.Out {
 		o := &r.Out[i]
+		if o.Opts.Has(machine.OptTimestamps) && !o.Flags.Has(machine.RST) {
+			g.tsOff, g.tsOffValid = o.TSVal-tsTicks(r.Now), true
+		}
 		n := o.Len()
 		if o.Flags.Has(machine.RST) || n == 0 {
 			continue
@@ -333,6 +342,9 @@ func (g *flowGhost) recordSent(r *simnet.Record) {
 			copy(g.sent[:], g.sent[1:])
 			g.nSent--
 			g.overflow = true
+		}
+		if !rex && o.Seq == r.After.SndUna {
+			g.flightAt = r.Now
 		}
 		e := emission{start: o.Seq, end: end, at: r.Now, rexmit: rex}
 		switch {

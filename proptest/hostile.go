@@ -31,10 +31,11 @@ const (
 	OldTimestamp                // an ACK at RCV.NXT (with the peer's text when k is odd) whose timestamp is older than TS.Recent: PAWS drops it (RFC 7323 5.3)
 	ForgedSACK                  // a duplicate ACK whose SACK blocks lie beyond SND.NXT, below SND.UNA, are inverted, or (k%4 == 3) are valid
 	ForgedCookie                // an ACK with a guessed cookie, for a listener with SYN cookies (a blind attempt to open a connection)
+	ForgedEcho                  // the peer's ACK of what it received, with a valid timestamp but a forged echo: from the future (k even) or older than the flight (k odd)
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble", "old-timestamp", "forged-sack", "forged-cookie"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble", "old-timestamp", "forged-sack", "forged-cookie", "forged-echo"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -125,6 +126,9 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 			seg.Payload = filler(1 + int(k%3))
 		}
 		return seg
+	case ForgedEcho: // Inject acknowledges what the peer holds and forges the echo
+		return machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una, Window: x.wndField,
+			Opts: machine.OptTimestamps, TSVal: v.TSRecent}
 	case ForgedSACK:
 		seg := machine.Segment{Flags: machine.ACK, Seq: x.rcvNxt, Ack: x.una, Window: x.wndField, NumSACK: 1}
 		switch k % 4 {
@@ -165,6 +169,22 @@ func (w *World) peerText(to simnet.Side, v *machine.Vars, seg *machine.Segment) 
 		seg.Payload[i] = streamByte(to.Peer(), stream, off+i)
 	}
 	return true
+}
+
+// forgeEcho makes seg, a ForgedEcho aimed at side to (variables v), the
+// ACK its peer would send for what it has received, when that is new
+// data, with an echo no segment of to's carried: ahead of to's clock (k
+// even) or far older than anything in flight (k odd). An ACK of new data
+// with such an echo must give no RTT sample (invariant 25).
+func (w *World) forgeEcho(to simnet.Side, v *machine.Vars, seg *machine.Segment, k uint32) {
+	peer := w.conn(to.Peer()).Vars()
+	if isSync(w.State(to.Peer())) && peer.IRS == v.ISS && machine.SeqLT(v.SndUna, peer.RcvNxt) && machine.SeqLEQ(peer.RcvNxt, v.SndNxt) {
+		seg.Ack = peer.RcvNxt
+	}
+	seg.TSEcr = peer.TSRecent + 100000 + k // to's clock is not 100 s ahead of what peer last heard
+	if k%2 == 1 {
+		seg.TSEcr = peer.TSRecent - 100000 - k
+	}
 }
 
 // peerSpan locates the n bytes at sequence number seq, on the connection
@@ -218,6 +238,9 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 		// Without timestamps on, PAWS does not drop it: text that is not
 		// the peer's would be taken.
 		seg.Payload, seg.Flags = nil, machine.ACK
+	}
+	if h == ForgedEcho {
+		w.forgeEcho(to, &v, &seg, k)
 	}
 	if h == EdgeData && k%6 != 0 && k%6 != 2 && !w.peerText(to, &v, &seg) {
 		// The peer has not written the bytes this segment would carry, so

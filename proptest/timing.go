@@ -21,6 +21,10 @@ import (
 func (w *World) checkSampled(r *simnet.Record, g *flowGhost, same bool) {
 	b, a := &r.Before, &r.After
 	sampled := a.RTTSamples != b.RTTSamples
+	if rttm(r, same) {
+		w.checkRTTM(r, g, sampled)
+		return
+	}
 	if same && r.Kind == simnet.Input && g.synRexmit && a.RTTSamples == 0 {
 		for i := range r.Steps {
 			if !handshakeDone(r.Steps[i].Rule) || !hasSendSeq(r.To) {
@@ -157,19 +161,26 @@ func (w *World) checkRTO(r *simnet.Record, g *flowGhost, same bool) {
 		w.fail(25, "%v took an RTT sample (%v) but kept backoff %d: a valid sample ends the backoff (RFC 6298 5.5, Karn)", s, m, a.Backoff)
 		return
 	}
-	// RFC 6298 2.2 and 2.3, with the machine's integer rounding.
+	// RFC 6298 2.2 and 2.3, with the machine's integer rounding; with
+	// timestamps the gains are divided by the samples expected per round
+	// trip, one per two full segments in flight (RFC 7323 Appendix G).
+	n := time.Duration(1)
+	if rttm(r, same) {
+		smss := max(uint32(b.MSS), 1)
+		n = time.Duration(max((b.SndNxt-b.SndUna+2*smss-1)/(2*smss), 1))
+	}
 	wantVar, wantSRTT := m/2, m
 	if b.RTTSamples > 0 {
 		d := b.SRTT - m
 		if d < 0 {
 			d = -d
 		}
-		wantVar = b.RTTVar - b.RTTVar/4 + d/4
-		wantSRTT = b.SRTT - b.SRTT/8 + m/8
+		wantVar = b.RTTVar - b.RTTVar/(4*n) + d/(4*n)
+		wantSRTT = b.SRTT - b.SRTT/(8*n) + m/(8*n)
 	}
 	if a.SRTT != wantSRTT || a.RTTVar != wantVar {
-		w.fail(25, "%v: after the sample %v, SRTT %v and RTTVAR %v; RFC 6298 2.2/2.3 give %v and %v (from %v, %v)",
-			s, m, a.SRTT, a.RTTVar, wantSRTT, wantVar, b.SRTT, b.RTTVar)
+		w.fail(25, "%v: after the sample %v, SRTT %v and RTTVAR %v; RFC 6298 2.2/2.3 (gains divided by %d, RFC 7323 Appendix G) give %v and %v (from %v, %v)",
+			s, m, a.SRTT, a.RTTVar, n, wantSRTT, wantVar, b.SRTT, b.RTTVar)
 		return
 	}
 	gran := w.cfg.Granularity
@@ -181,8 +192,9 @@ func (w *World) checkRTO(r *simnet.Record, g *flowGhost, same bool) {
 		return
 	}
 	// Karn: the sample times a segment, acknowledged now, that was sent
-	// once and never repeated since.
-	if g.overflow {
+	// once and never repeated since (with timestamps, checkRTTM judges
+	// the sample instead: echoes time retransmissions unambiguously).
+	if g.overflow || rttm(r, same) {
 		return
 	}
 	ack := r.In.Ack
@@ -206,4 +218,46 @@ func (w *World) checkRTO(r *simnet.Record, g *flowGhost, same bool) {
 	}
 	w.fail(25, "%v took an RTT sample of %v on %s, but no segment it acknowledges was sent once %v ago: Karn's rule forbids timing a retransmitted segment",
 		s, m, simnet.FormatSegment(&r.In), m)
+}
+
+// tsTicks is the timestamp clock's tick count at now (milliseconds, as
+// the machine's clock; its per-connection offset is added to it).
+func tsTicks(now time.Duration) uint32 { return uint32(int64(now / time.Millisecond)) }
+
+// rttm reports whether r is an input that RFC 7323 4.1's RTTM times: an
+// ACK of new data on a connection (the same TCB throughout) with
+// timestamps on.
+func rttm(r *simnet.Record, same bool) bool {
+	return same && r.Kind == simnet.Input && r.Before.Opts.Has(machine.OptTimestamps) &&
+		machine.SeqGT(r.After.SndUna, r.Before.SndUna)
+}
+
+// checkRTTM is invariants 25 and 34 with timestamps (RFC 7323 4.1): an
+// ACK of new data whose echoed TSecr is neither from the future of the
+// side's clock nor older than the flight it acknowledges began gives a
+// sample, the clock less TSecr; any other ACK gives none (a stale or
+// forged echo must not move the RTO).
+func (w *World) checkRTTM(r *simnet.Record, g *flowGhost, sampled bool) {
+	if sampled {
+		g.stopMeasuring()
+	}
+	if !g.tsOffValid {
+		return
+	}
+	in := &r.In
+	now := tsTicks(r.Now) + g.tsOff
+	low := tsTicks(g.flightAt) + g.tsOff
+	valid := in.Opts.Has(machine.OptTimestamps) && machine.SeqLEQ(low, in.TSEcr) && machine.SeqLEQ(in.TSEcr, now)
+	m := time.Duration(now-in.TSEcr) * time.Millisecond
+	switch {
+	case valid && !sampled:
+		w.fail(34, "%v: %s acknowledges new data and echoes TSecr %d (clock %d, the flight began at %d) but took no RTT sample (RFC 7323 4.1)",
+			r.Side, simnet.FormatSegment(in), in.TSEcr, now, low)
+	case !valid && sampled:
+		w.fail(25, "%v took an RTT sample (%v) from %s, whose echo (TSecr %d) is not within [%d, %d]: from the future, older than the flight it acknowledges, or absent",
+			r.Side, r.After.LastRTT, simnet.FormatSegment(in), in.TSEcr, low, now)
+	case valid && r.After.LastRTT != m:
+		w.fail(25, "%v: the ACK echoing TSecr %d at clock %d gave an RTT sample of %v, want %v (RFC 7323 4.1)",
+			r.Side, in.TSEcr, now, r.After.LastRTT, m)
+	}
 }

@@ -137,7 +137,9 @@ func (ep *endpoint) reincarnate(now time.Duration) {
 		return
 	}
 	ep.l = l
-	l.linkHalfOpen(ep)
+	if !l.linkHalfOpen(ep) { // closed since the lookup
+		ep.mc.Abort(now)
+	}
 }
 
 // after is called, with ep.mu held, after every call into the machine, with

@@ -174,9 +174,15 @@ func (l *Listener) enqueue(ep *endpoint) bool {
 }
 
 // linkHalfOpen appends ep, a new reserved connection, to the half-open
-// list. ep.mu is held.
-func (l *Listener) linkHalfOpen(ep *endpoint) {
+// list; false, linking nothing, if the listener is closed (Close aborts
+// the connections on the list, so the caller must abort ep). ep.mu is
+// held.
+func (l *Listener) linkHalfOpen(ep *endpoint) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
 	if !ep.hoLinked {
 		ep.hoLinked, ep.hoPrev, ep.hoNext = true, l.hoTail, nil
 		if l.hoTail != nil {
@@ -186,7 +192,7 @@ func (l *Listener) linkHalfOpen(ep *endpoint) {
 		}
 		l.hoTail = ep
 	}
-	l.mu.Unlock()
+	return true
 }
 
 // unlinkHalfOpen takes ep off the half-open list, if it is on it.
@@ -245,8 +251,8 @@ func (l *Listener) AcceptTCP() (*Conn, error) {
 	}
 }
 
-// Close stops listening. Connections not yet accepted are aborted (RST);
-// accepted ones are not affected.
+// Close stops listening. Connections not yet accepted, half-open ones
+// included, are aborted (RST); accepted ones are not affected.
 func (l *Listener) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -257,6 +263,11 @@ func (l *Listener) Close() error {
 	close(l.closedC)
 	l.mu.Unlock()
 	l.s.demux.removeListener(l)
+	// No new half-open connection joins the list now; one that gets
+	// established meanwhile finds the listener closed and is aborted.
+	for ep := l.popOldestHalfOpen(); ep != nil; ep = l.popOldestHalfOpen() {
+		ep.abort()
+	}
 	for {
 		select {
 		case ep := <-l.acceptq:

@@ -149,3 +149,30 @@ func TestSynCookiesOnOverflow(t *testing.T) {
 		t.Fatalf("Stats: cookies sent %d, taken %d, half-open evicted %d; want 1, 1, 1", st.CookiesSent, st.CookiesTaken, st.HalfOpenEvicted)
 	}
 }
+
+// TestListenerCloseAbortsHalfOpen: closing a listener resets its
+// half-open connections at once (as the queued ones): none lingers in
+// SYN-RECEIVED retransmitting its SYN+ACK for a port nobody listens on.
+func TestListenerCloseAbortsHalfOpen(t *testing.T) {
+	p := newRawPeer(t, func(c *Config) { c.Machine.InitialRTO = time.Minute })
+	ln, err := p.s.Listen("tcp", "10.0.0.2:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		p.send(uint16(7300+i), 80, header.FlagSYN, 100, 0, nil)
+		if r := p.recv(); flagsOf(r) != machine.SYN|machine.ACK {
+			t.Fatalf("SYN %d: got %v", i, flagsOf(r))
+		}
+	}
+	waitState(t, p.s, machine.StateSynReceived, 2)
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if r := p.recv(); flagsOf(r) != machine.RST {
+			t.Fatalf("after Close: got %v, want an RST for each half-open connection", flagsOf(r))
+		}
+	}
+	waitState(t, p.s, machine.StateSynReceived, 0)
+}

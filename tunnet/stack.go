@@ -375,7 +375,11 @@ func (s *Stack) listenInput(now time.Duration, l *Listener, t machine.Tuple, seg
 		return
 	}
 	ep.l = l
-	l.linkHalfOpen(ep)
+	if !l.linkHalfOpen(ep) { // closed since the lookup
+		ep.mc.Abort(now)
+		ep.after(now, tx) // CLOSED: free gives the slot back
+		return
+	}
 	ep.mc.SetAcceptIncarnation(true)
 	ep.mc.SetSynCookies(seg.Flags&machine.SYN == 0) // a cookie's ACK
 	if err := ep.mc.Listen(now); err != nil {

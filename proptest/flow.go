@@ -134,6 +134,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	// (RFC 7323 2.3): the edge it saw may lie that much short of ours.
 	gran := uint32(1)<<g.opt.sendShift() - 1
 
+	if w.checkMaxWindow(r, g, fresh); w.err != nil {
+		return
+	}
 	if r.Kind == simnet.Input && same {
 		w.checkAckRange(r)
 		w.checkAcceptability(r)
@@ -304,7 +307,11 @@ func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 			continue // a cookie SYN+ACK belongs to no connection yet
 		}
 		edge := o.Ack + wnd
-		if g.advValid {
+		// A SYN+ACK sent again after a scaled window went out cannot
+		// carry that window: its field is never scaled (RFC 7323 2.2),
+		// so at 65,535 it offers all it can.
+		capped := o.Flags.Has(machine.SYN) && o.Window == machine.MaxWindow
+		if g.advValid && !capped {
 			if machine.SeqLT(edge+gran, g.advEdge) {
 				w.fail(22, "%v moved its window's right edge left, from %d to %d (%s)", s, g.advEdge, edge, simnet.FormatSegment(o))
 				return

@@ -240,20 +240,44 @@ func (w *World) checkRecord(r *simnet.Record) {
 		}
 	}
 
-	// Invariant 15: challenge ACKs are limited per connection: at most
+	// Invariant 15: challenge ACKs, and the duplicate ACKs that answer
+	// unacceptable segments, share a budget per connection: at most
 	// ChallengeACKs in each one-second window, a window opening with the
-	// first challenge ACK after the previous window closed (RFC 5961 7's
-	// "per second"). A new connection has a budget of its own.
+	// first such ACK after the previous window closed (RFC 5961 7's "per
+	// second"; Linux limits out-of-window ACKs alike). A new connection
+	// has a budget of its own. The ghost keeps it from the rules taken: a
+	// challenge ACK beyond it is a failure, one within it must go out, and
+	// the TCB's own view (ACKBudgetSpent, which exempts invariants 6, 14
+	// and 39 from demanding an ACK) must agree with it.
+	limit := w.cfg.ChallengeACKs
 	for i := range r.Steps {
-		if does(r.Steps[i].Rule, "send_challenge_ack") && len(r.Out) > 0 {
-			if st.nchal == 0 || r.Now-st.chalStart >= time.Second {
-				st.chalStart, st.nchal = r.Now, 0
-			}
-			st.nchal++
-			if limit := w.cfg.ChallengeACKs; limit >= 0 && st.nchal > limit {
-				w.fail(15, "%v sent %d challenge ACKs within one second (since %v); the limit is %d per connection", s, st.nchal, st.chalStart, limit)
+		rule := r.Steps[i].Rule
+		challenge := does(rule, "send_challenge_ack")
+		if !challenge && !does(rule, "send_dupack") {
+			continue
+		}
+		if st.nchal == 0 || r.Now-st.chalStart >= time.Second {
+			st.chalStart, st.nchal = r.Now, 0
+		}
+		if limit >= 0 && st.nchal >= limit {
+			if challenge && hasAck(r.Out, after.rcvNxt) && len(r.Out) == 1 && r.Out[0].Flags == machine.ACK && len(r.Out[0].Payload) == 0 {
+				w.fail(15, "%v sent a challenge ACK beyond its budget: %d challenge and duplicate ACKs since %v; the limit is %d per second per connection", s, st.nchal, st.chalStart, limit)
 				return
 			}
+			continue
+		}
+		st.nchal++
+		if challenge && !hasAck(r.Out, after.rcvNxt) {
+			w.fail(15, "%v took %v within its ACK budget (%d of %d this second) but sent no challenge ACK", s, rule, st.nchal, limit)
+			return
+		}
+	}
+	if isSync(r.To) {
+		spent := limit >= 0 && st.nchal >= limit && r.Now-st.chalStart < time.Second
+		if got := r.After.ACKBudgetSpent; got != spent {
+			w.fail(15, "%v says its ACK budget is spent: %v; the ghost counts %d challenge and duplicate ACKs since %v (limit %d per second): %v",
+				s, got, st.nchal, st.chalStart, limit, spent)
+			return
 		}
 	}
 

@@ -25,9 +25,13 @@ func drawWorld(t *rapid.T, base Options) *World {
 	// a window of several segments (fast retransmit) and a buffer smaller
 	// than one segment all occur.
 	// One run in four has buffers above the rings' first 4 KiB, so that
-	// they grow while holding data.
+	// they grow while holding data; one in eight a receive buffer above
+	// 64 KiB, so that a SYN cannot offer it whole (window scaling).
 	if cfg.MSS == 0 && cfg.RcvBuf == 0 && cfg.SndBuf == 0 && rapid.IntRange(0, 3).Draw(t, "big") == 0 {
 		cfg.MSS, cfg.RcvBuf, cfg.SndBuf = 1000, 9000, 10000
+		if rapid.IntRange(0, 1).Draw(t, "huge") == 0 {
+			cfg.RcvBuf = 80000
+		}
 	}
 	if cfg.MSS == 0 {
 		cfg.MSS = uint16(rapid.SampledFrom([]int{8, 8, 5, 12}).Draw(t, "mss"))

@@ -316,6 +316,37 @@ func (w *World) checkAckRange(r *simnet.Record) {
 	}
 }
 
+// checkMaxWindow keeps invariant 27's MAX.SND.WND honest (RFC 5961 5.2:
+// the largest window the peer has offered on this connection, SEG.WND as
+// scaled, before any clamp): it never falls, rises only to the window of
+// the segment just received, and does rise to it when the TCB takes its
+// send window from that segment (SND.WL1, SND.WL2 now the segment's: a
+// SYN, the segment that completes the handshake, a window update).
+func (w *World) checkMaxWindow(r *simnet.Record, g *flowGhost, fresh bool) {
+	b, a, in := &r.Before, &r.After, &r.In
+	if w.err != nil || !hasSendSeq(r.To) {
+		return
+	}
+	prev := b.MaxSndWnd
+	if fresh || !hasSendSeq(r.From) {
+		prev = 0
+	}
+	offered := prev
+	if r.Kind == simnet.Input && !in.Flags.Has(machine.RST) {
+		offered = max(prev, g.opt.inWindow(in))
+	}
+	taken := r.Kind == simnet.Input && isSync(r.To) && a.SndWl1 == in.Seq && (a.SndWl2 == in.Ack || in.Flags.Has(machine.SYN)) &&
+		(fresh || !isSync(r.From) || a.SndWl1 != b.SndWl1 || a.SndWl2 != b.SndWl2 || a.SndWnd != b.SndWnd)
+	switch {
+	case a.MaxSndWnd != prev && a.MaxSndWnd != offered:
+		w.fail(27, "%v: MAX.SND.WND %d -> %d on %s, which offers %d: it may only rise to a window offered",
+			r.Side, prev, a.MaxSndWnd, simnet.FormatSegment(in), offered)
+	case taken && a.MaxSndWnd != offered:
+		w.fail(27, "%v took its send window from %s (offering %d) but left MAX.SND.WND at %d, want %d (RFC 5961 5.2: the largest window ever offered)",
+			r.Side, simnet.FormatSegment(in), g.opt.inWindow(in), a.MaxSndWnd, offered)
+	}
+}
+
 // checkAcceptability is invariant 28: in SYN-RECEIVED .. LAST-ACK a
 // segment (not RST or SYN) is dropped as unacceptable exactly when the
 // four cases of RFC 9293 3.10.7.4 say so, at both edges of the window.

@@ -158,6 +158,8 @@ var plantedBugs = []planted{
 		[]edit{{"output.go", "\tcase t.opts.Has(OptTimestamps):\n", "\tcase false && t.opts.Has(OptTimestamps):\n"}}},
 	{"rttm-flight-kept", 25, "a new flight does not restart the bound on echoes: one from an earlier flight gives a sample",
 		[]edit{{"output.go", "\tif t.sndUna == t.sndNxt {\n\t\tt.flightAt = c.now\n\t}\n", ""}}},
+	{"max-window-not-kept", 27, "MAX.SND.WND is not raised by window updates after the handshake (RFC 5961 5.2's lower bound stays too tight)",
+		[]edit{{"tcb.go", "\t\tt.maxSndWnd = max(t.maxSndWnd, wnd)\n", "\n"}}},
 	{"sack-in-seq-order", 40, "SACK blocks are reported in sequence order, not the most recently received first (RFC 2018 4)",
 		[]edit{{"sack.go", "\tfor _, seq := range t.recent[:t.nRecent] {", "\tfor _, seq := range t.recent[:0] {"}}},
 }

@@ -26,11 +26,16 @@ const cookiePeriod = 64 * time.Second
 var cookieMSS = [8]uint16{216, 536, 1200, 1300, 1360, 1400, 1440, 1460}
 
 // cookieTSBits are the timestamp bits that carry the options: bits 0-3
-// the peer's window scale (15: none), bit 4 SACK-permitted.
+// the peer's window scale (15: none), bit 4 SACK-permitted. The hash
+// covers them (cookieNoTS standing for no timestamps), so an ACK whose
+// echo is not the cookie SYN+ACK's timestamp (a later segment's, after
+// the connection the cookie made was gone) is no valid cookie, rather
+// than a connection with options read from the wrong bits.
 const (
 	cookieTSBits = 0x3f
 	cookieNoWS   = 0xf
 	cookieSACK   = 0x10
+	cookieNoTS   = 0x40
 )
 
 // SetSynCookies says whether this listener answers SYNs with cookies (and
@@ -61,22 +66,28 @@ func (c *Conn) ValidCookie(now time.Duration, seg *Segment) bool {
 func (c *Conn) cookieMSSIndex(now time.Duration, s *Segment) int {
 	cookie := s.Ack - 1
 	idx := uint8(cookie >> 24 & 7)
+	bits := uint8(cookieNoTS)
+	if c.cfg.offered().Has(OptTimestamps) && s.Opts.Has(OptTimestamps) {
+		bits = uint8(s.TSEcr & cookieTSBits)
+	}
 	period := uint32(int64(now / cookiePeriod))
 	for _, count := range [...]uint32{period, period - 1} {
-		if count&31 == cookie>>27 && c.cookieHash(s.Seq-1, count, idx)&0xffffff == cookie&0xffffff {
+		if count&31 == cookie>>27 && c.cookieHash(s.Seq-1, count, idx, bits)&0xffffff == cookie&0xffffff {
 			return int(idx)
 		}
 	}
 	return -1
 }
 
-// cookieHash is the keyed hash of a cookie's fields.
-func (c *Conn) cookieHash(irs, count uint32, idx uint8) uint32 {
-	var msg [tupleLen + 9]byte
+// cookieHash is the keyed hash of a cookie's fields: the peer's ISN, the
+// counter, the MSS index and the option bits its timestamp carries.
+func (c *Conn) cookieHash(irs, count uint32, idx, bits uint8) uint32 {
+	var msg [tupleLen + 10]byte
 	putTuple(msg[:tupleLen], c.tuple)
 	binary.BigEndian.PutUint32(msg[tupleLen:], irs)
 	binary.BigEndian.PutUint32(msg[tupleLen+4:], count)
 	msg[tupleLen+8] = idx
+	msg[tupleLen+9] = bits
 	key := c.cfg.ISNKey
 	key[15] ^= 0xc0 // a key of its own: cookies are not ISNs
 	return uint32(sipHash24(&key, msg[:]))
@@ -102,11 +113,10 @@ func (c *Conn) SendCookieSynack() {
 			idx = i
 		}
 	}
-	count := uint32(int64(c.now / cookiePeriod))
-	cookie := count<<27 | uint32(idx)<<24 | c.cookieHash(s.Seq, count, uint8(idx))&0xffffff
-	seg := Segment{Seq: cookie, Ack: s.Seq + 1, Flags: SYN | ACK, Window: uint16(c.rcvSynWindow()), MSS: c.cfg.mss()}
+	seg := Segment{Ack: s.Seq + 1, Flags: SYN | ACK, Window: uint16(c.rcvSynWindow()), MSS: c.cfg.mss()}
+	bits := uint32(cookieNoTS)
 	if o := c.cfg.offered() & s.Opts; o.Has(OptTimestamps) {
-		bits := uint32(cookieNoWS)
+		bits = cookieNoWS
 		if o.Has(OptWScale) {
 			bits = uint32(min(s.WScale, MaxShift))
 			seg.WScale = c.cfg.rcvShift()
@@ -123,6 +133,8 @@ func (c *Conn) SendCookieSynack() {
 		}
 		seg.Opts, seg.TSVal, seg.TSEcr = o, ts, s.TSVal
 	}
+	count := uint32(int64(c.now / cookiePeriod))
+	seg.Seq = count<<27 | uint32(idx)<<24 | c.cookieHash(s.Seq, count, uint8(idx), uint8(bits))&0xffffff
 	c.outbox = append(c.outbox, seg)
 }
 

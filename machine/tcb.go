@@ -163,8 +163,8 @@ func (c *Conn) Rfc1337() bool { return c.cfg.RFC1337 }
 func (c *Conn) CreateTcb() { c.clearTCB() }
 
 // SelectIss is action select_iss: ISS from ISN (RFC 9293 3.4.1). A new
-// incarnation out of TIME-WAIT starts above the old one's SND.NXT
-// (RFC 1122 4.2.2.13).
+// incarnation out of TIME-WAIT starts at or above the old one's SND.NXT,
+// above every sequence number it used (RFC 1122 4.2.2.13).
 func (c *Conn) SelectIss() {
 	t := &c.t
 	iss := ISN(&c.cfg.ISNKey, c.tuple, c.now)

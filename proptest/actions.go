@@ -44,6 +44,7 @@ var actions = map[string]Action{
 	"duplicate":   actDuplicate,
 	"advance":     actAdvance,
 	"inject":      actInject,
+	"nodelay":     actNoDelay,
 }
 
 // pick chooses one of the sides for which ok holds; it draws nothing and
@@ -81,6 +82,22 @@ func actWrite(w *World, c Chooser) bool {
 	// Up to 20 bytes, or half the send buffer when that is larger, so that
 	// big buffers grow their rings past the first allocation.
 	w.Write(s, 1+c.Intn("len", max(20, w.cfg.SndBuf/2)))
+	return true
+}
+
+func actNoDelay(w *World, c Chooser) bool {
+	s, ok := pick(c, func(s simnet.Side) bool { return w.side[s].opens > 0 })
+	if !ok {
+		return false
+	}
+	on := c.Intn("on", 2) == 1
+	// Text Nagle holds back goes out at the connection's next event, which
+	// may be one that must change nothing (a challenge ACK's): turn Nagle
+	// off only with nothing held.
+	if v := w.conn(s).Vars(); on && v.SndQueued > int(v.SndNxt-v.SndUna) {
+		return false
+	}
+	w.SetNoDelay(s, on)
 	return true
 }
 

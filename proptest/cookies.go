@@ -1,6 +1,8 @@
 package proptest
 
 import (
+	"time"
+
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/proptest/simnet"
 )
@@ -19,7 +21,10 @@ const maxCookies = 4
 // cookieSent is one cookie SYN+ACK, and the SYN it answered.
 type cookieSent struct {
 	iss, irs uint32
-	mss      uint16 // the MSS the cookie must give the connection
+	at       time.Duration // when it was sent: valid for at least one cookie period after
+	mss      uint16        // the MSS the cookie must give the connection
+	wnd      uint16        // the window its SYN+ACK offered (a SYN's: unscaled)
+	tsval    uint32        // the SYN+ACK's timestamp, with the options in its low bits
 	opt      optGhost
 }
 
@@ -43,12 +48,32 @@ func cookieRule(rule machine.Rule) bool {
 	return rule == machine.RuleListenRcvCookieAck || rule == machine.RuleListenRcvCookieFin
 }
 
+// cookiePeriod is the cookie counter's tick (RFC 4987 3.6 as
+// docs/runtime.md gives it): a cookie stays valid for at least one period
+// after it was sent.
+const cookiePeriod = 64 * time.Second
+
 // checkCookies is invariant 43. It runs before the flow ghost is reset
 // for a new connection and restores, for a cookie connection, what the
 // SYNs of its cookie exchange said.
 func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 	st := &w.side[r.Side]
 	in := &r.In
+	// The ACK of a cookie this listener sent less than a period ago makes
+	// the connection, if it echoes that SYN+ACK's timestamp (the options
+	// ride in it) or neither carries one.
+	if r.Kind == simnet.Input && r.From == machine.StateListen && !w.abstractTime && w.net.Config(r.Side).SYNCookies &&
+		in.Flags.Has(machine.ACK) && !in.Flags.Has(machine.SYN) && !in.Flags.Has(machine.RST) && len(r.Steps) > 0 && !cookieRule(r.Steps[0].Rule) {
+		for _, c := range st.cookies[:st.nCookies] {
+			ts := c.opt.outOpts.Has(machine.OptTimestamps)
+			echoes := ts == in.Opts.Has(machine.OptTimestamps) && (!ts || in.TSEcr == c.tsval)
+			if c.iss+1 == in.Ack && c.irs+1 == in.Seq && r.Now-c.at < cookiePeriod && echoes {
+				w.fail(43, "%v refused %s (%v), the ACK of the cookie it sent %v ago to the SYN with ISN %d: a cookie is valid for two periods of %v",
+					r.Side, simnet.FormatSegment(in), r.Steps[0].Rule, r.Now-c.at, c.irs, cookiePeriod)
+				return
+			}
+		}
+	}
 	for i := range r.Steps {
 		switch rule := r.Steps[i].Rule; {
 		case rule == machine.RuleListenRcvSynCookie:
@@ -59,7 +84,7 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 				return
 			}
 			out := &r.Out[0]
-			c := cookieSent{iss: out.Seq, irs: in.Seq, mss: cookieConnMSS(w.net.Config(r.Side), in.MSS), opt: optGhost{
+			c := cookieSent{iss: out.Seq, irs: in.Seq, at: r.Now, wnd: out.Window, tsval: out.TSVal, mss: cookieConnMSS(w.net.Config(r.Side), in.MSS), opt: optGhost{
 				synIn: true, inOpts: in.Opts, inShift: in.WScale,
 				synOut: true, outOpts: out.Opts, outShift: out.WScale,
 				lastAck: out.Ack, lastValid: true,
@@ -91,6 +116,20 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 				w.fail(43, "%v's cookie connection has options %v, shifts %d/%d; its cookie SYN+ACK carried %v with shift %d to a SYN with shift %d",
 					r.Side, a.Opts, a.SndShift, a.RcvShift, wantOpts, c.opt.outShift, c.opt.inShift)
 				return
+			}
+			// Text and a FIN on the cookie's ACK are taken as on any
+			// segment, within the window its SYN+ACK offered.
+			if a := &r.After; isSync(r.To) {
+				n := min(uint32(len(in.Payload)), uint32(c.wnd))
+				want := in.Seq + n
+				if in.Flags.Has(machine.FIN) && n == uint32(len(in.Payload)) && n < uint32(c.wnd) {
+					want++
+				}
+				if a.RcvNxt != want || a.RcvQueued != int(n) && w.side[r.Side].read == 0 {
+					w.fail(43, "%v made a connection from %s (%d bytes of text, FIN %v, window %d) but RCV.NXT is %d with %d bytes readable; want %d and %d",
+						r.Side, simnet.FormatSegment(in), len(in.Payload), in.Flags.Has(machine.FIN), c.wnd, a.RcvNxt, a.RcvQueued, want, n)
+					return
+				}
 			}
 			g.opt = c.opt // the options the cookie exchange negotiated
 			g.opt.cookie = true

@@ -15,7 +15,7 @@ type Hostile uint8
 const (
 	OldSYN       Hostile = iota // SYN, no ACK, with an old sequence number
 	OldSYNACK                   // SYN+ACK with old sequence and acknowledgment numbers
-	WindowSYN                   // SYN (SYN+ACK when k is odd) inside the receive window
+	WindowSYN                   // SYN (SYN+ACK when k is odd) inside the receive window; without an MSS option when k%4 == 2
 	ExactRST                    // RST with SEQ == RCV.NXT (RST+ACK with ACK == SND.NXT when k is odd)
 	WindowRST                   // RST inside the receive window, not at RCV.NXT
 	OldRST                      // RST outside the receive window
@@ -30,7 +30,7 @@ const (
 	Reassemble                  // the peer's own text shaped around the ranges held out of order (see reassemblySegment)
 	OldTimestamp                // an ACK at RCV.NXT (with the peer's text when k is odd) whose timestamp is older than TS.Recent: PAWS drops it (RFC 7323 5.3)
 	ForgedSACK                  // a duplicate ACK whose SACK blocks lie beyond SND.NXT, below SND.UNA, are inverted, or (k%4 == 3) are valid
-	ForgedCookie                // an ACK with a guessed cookie, for a listener with SYN cookies (a blind attempt to open a connection)
+	ForgedCookie                // an ACK with a guessed cookie (k%5 == 0), or a cookie the side sent altered: its MSS bits (1), the peer's ISN (2), its counter a period back (3): a blind attempt to open a connection; or its own ACK (4), as if the SYN it answered had been the peer's
 	ForgedEcho                  // the peer's ACK of what it received, with a valid timestamp but a forged echo: from the future (k even) or older than the flight (k odd)
 	numHostile
 )
@@ -55,6 +55,9 @@ func HostileSegment(h Hostile, v *machine.Vars, k uint32) machine.Segment {
 		return machine.Segment{Flags: machine.SYN | machine.ACK, Seq: x.rcvNxt - 2 - k, Ack: x.una - k, Window: 64, MSS: 536}
 	case WindowSYN:
 		seg := machine.Segment{Flags: machine.SYN, Seq: x.rcvNxt + k%max(x.rcvWnd, 1), Window: 64, MSS: 536}
+		if k%4 == 2 {
+			seg.MSS = 0 // no MSS option: 536 (RFC 9293 3.7.1)
+		}
 		if k%2 == 1 {
 			seg.Flags |= machine.ACK
 			seg.Ack = x.nxt
@@ -171,6 +174,35 @@ func (w *World) peerText(to simnet.Side, v *machine.Vars, seg *machine.Segment) 
 	return true
 }
 
+// cookieExchange, for a listener, injects a SYN from the peer's address
+// (without an MSS option when k is even) and, if a cookie SYN+ACK answers
+// it, that cookie's ACK: a connection no real peer opened, with the MSS
+// and options the cookie must restore (invariant 43). It reports whether
+// it answered with a cookie.
+func (w *World) cookieExchange(to simnet.Side, k uint32) bool {
+	syn := machine.Segment{Flags: machine.SYN, Seq: 7919 * k, Window: 64, MSS: 1200}
+	if k%2 == 0 {
+		syn.MSS = 0
+	}
+	w.net.Inject(to, syn)
+	recs := w.net.Records()
+	if len(recs) == 0 {
+		return false
+	}
+	r := &recs[len(recs)-1]
+	if len(r.Steps) == 0 || r.Steps[0].Rule != machine.RuleListenRcvSynCookie || len(r.Out) != 1 {
+		w.moved()
+		return true // a SYN for a connection: that is the move
+	}
+	ack := machine.Segment{Flags: machine.ACK, Seq: syn.Seq + 1, Ack: r.Out[0].Seq + 1, Window: 64}
+	w.net.Inject(to, ack)
+	if !w.quiet {
+		w.note("inject %v into %v: a SYN (MSS option %d) and its cookie's ACK", ForgedCookie, to, syn.MSS)
+	}
+	w.moved()
+	return true
+}
+
 // forgeEcho makes seg, a ForgedEcho aimed at side to (variables v), the
 // ACK its peer would send for what it has received, when that is new
 // data, with an echo no segment of to's carried: ahead of to's clock (k
@@ -241,6 +273,21 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 	}
 	if h == ForgedEcho {
 		w.forgeEcho(to, &v, &seg, k)
+	}
+	if h == ForgedCookie && k%5 == 4 && w.State(to) == machine.StateListen && w.cookieExchange(to, k) {
+		return
+	}
+	if st := &w.side[to]; h == ForgedCookie && k%5 != 0 && st.nCookies > 0 {
+		c := st.cookies[0]
+		seg.Seq, seg.Ack = c.irs+1, c.iss+1
+		switch k % 5 { // 4: the cookie's own ACK, which makes the connection (when not LISTEN)
+		case 1: // another MSS: the index is in the hash
+			seg.Ack = c.iss ^ 1<<24 + 1
+		case 2: // another SYN: the peer's ISN is in the hash
+			seg.Seq++
+		case 3: // the previous period's counter: the full counter is in the hash
+			seg.Ack = c.iss - 1<<27 + 1
+		}
 	}
 	if h == EdgeData && k%6 != 0 && k%6 != 2 && !w.peerText(to, &v, &seg) {
 		// The peer has not written the bytes this segment would carry, so

@@ -494,10 +494,11 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 			}
 		}
 		st.issSet, st.iss, st.issAt = true, after.iss, r.Now
-		// A new incarnation out of TIME-WAIT starts above everything the
-		// old one sent (RFC 1122 4.2.2.13, RFC 6191).
-		if t.Rule == machine.RuleTimeWaitRcvSynNew && !machine.SeqGT(after.iss, r.Before.SndNxt) {
-			w.fail(16, "%v reopened from TIME-WAIT with ISS %d, not above the old connection's SND.NXT %d", s, after.iss, r.Before.SndNxt)
+		// A new incarnation out of TIME-WAIT starts above every sequence
+		// number the old one used, the last being SND.NXT - 1 (RFC 1122
+		// 4.2.2.13, RFC 6191).
+		if t.Rule == machine.RuleTimeWaitRcvSynNew && !machine.SeqGEQ(after.iss, r.Before.SndNxt) {
+			w.fail(16, "%v reopened from TIME-WAIT with ISS %d, below the old connection's SND.NXT %d: not above every sequence number it used", s, after.iss, r.Before.SndNxt)
 			return
 		}
 	}

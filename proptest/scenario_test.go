@@ -264,6 +264,25 @@ var scenarios = []scenario{
 		}
 		return w.Finish()
 	}},
+	{"SYN cookies, text on the cookie's ACK", func(w *World, p *pathRecorder) error {
+		// A writes while its handshake is under way: the segment that
+		// returns the cookie carries text, which B takes at once.
+		w.Net().Conn(simnet.B).SetSynCookies(true)
+		w.Listen(simnet.B)
+		w.Connect(simnet.A)
+		w.Write(simnet.A, 5)
+		w.Deliver(simnet.A, 0) // the SYN: a cookie SYN+ACK
+		w.Deliver(simnet.B, 0) // A: ESTABLISHED, its text (and ACK) in flight
+		for len(w.Net().Link(simnet.A)) > 1 {
+			w.Drop(simnet.A, 0) // a bare ACK, if any, is lost
+		}
+		w.Deliver(simnet.A, 0)
+		if !p.took(simnet.B, machine.RuleListenRcvCookieAck) || w.Net().Conn(simnet.B).Vars().RcvQueued == 0 {
+			return fmt.Errorf("B took %v and holds %d bytes; want listen_rcv_cookie_ack with the text of A's first segment", p.rules[simnet.B], w.Net().Conn(simnet.B).Vars().RcvQueued)
+		}
+		w.Close(simnet.A)
+		return w.Finish()
+	}},
 	{"keepalive, then a vanished peer", func(w *World, p *pathRecorder) error {
 		// A probes its idle connection; B answers; then every segment
 		// is lost and A gives B up after Count probes.
@@ -468,5 +487,61 @@ func TestSynCookieMSS(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSynCookieLifetime: a cookie is taken for at least one period (64 s)
+// after it was sent, across the counter's tick, and refused two periods
+// after (invariant 43 demands the first; this test the second). A's ACK
+// of the cookie SYN+ACK is held in flight for the delay.
+func TestSynCookieLifetime(t *testing.T) {
+	for _, tc := range []struct {
+		start, delay time.Duration
+		accepted     bool
+	}{
+		{1000*cookiePeriod - 10*time.Millisecond, 20 * time.Millisecond, true}, // across a tick
+		{1000*cookiePeriod + time.Second, cookiePeriod - 2*time.Second, true},  // late in the next period
+		{1000*cookiePeriod - time.Second, cookiePeriod - 2*time.Second, true},  // a period later, across a tick
+		{1000*cookiePeriod + time.Second, 2*cookiePeriod + time.Second, false}, // expired
+	} {
+		cfg := testCfg()
+		cfg.SYNCookies, cfg.UserTimeout = true, time.Hour
+		cfg.MSL = 3 * cookiePeriod // the ACK may stay in flight that long
+		w := NewWorld(Options{Config: cfg, Start: tc.start})
+		w.Listen(simnet.B)
+		w.Connect(simnet.A)
+		w.Deliver(simnet.A, 0) // the SYN: a cookie SYN+ACK
+		w.Deliver(simnet.B, 0) // A: ESTABLISHED, its ACK in flight
+		w.AdvanceBy(tc.delay)
+		if err := w.Err(); err != nil {
+			t.Fatalf("start %v, ACK after %v: %v", tc.start, tc.delay, err)
+		}
+		w.Deliver(simnet.A, 0)
+		if err := w.Err(); err != nil {
+			t.Fatalf("start %v, ACK after %v: %v\n%s", tc.start, tc.delay, err, w.Trace())
+		}
+		if got := w.State(simnet.B) == machine.StateEstablished; got != tc.accepted {
+			t.Fatalf("start %v, cookie's ACK after %v: B in %v; want the connection made: %v\n%s", tc.start, tc.delay, w.State(simnet.B), tc.accepted, w.Trace())
+		}
+	}
+}
+
+// TestSynCookieNoMSSOption: a SYN without an MSS option answered by a
+// cookie gives the connection the MSS RFC 9293 3.7.1 assumes, 536, as a
+// SYN carrying 536 would (invariant 43 checks it on the way).
+func TestSynCookieNoMSSOption(t *testing.T) {
+	cfg := testCfg()
+	cfg.MSS, cfg.RcvBuf, cfg.SndBuf, cfg.SYNCookies = 1460, 9000, 10000, true
+	w := NewWorld(Options{Config: cfg})
+	w.Listen(simnet.B)
+	w.Inject(simnet.B, ForgedCookie, 4) // a SYN with no MSS option, then its cookie's ACK
+	if err := w.Err(); err != nil {
+		t.Fatalf("%v\n%s", err, w.Trace())
+	}
+	if st := w.State(simnet.B); st != machine.StateEstablished {
+		t.Fatalf("B in %v after the cookie's ACK, want ESTABLISHED\n%s", st, w.Trace())
+	}
+	if got, want := w.Net().Conn(simnet.B).Vars().MSS, cookieConnMSS(&cfg, 0); got != want || want != 536 {
+		t.Fatalf("B's send MSS %d, want %d (536: no MSS option)", got, want)
 	}
 }

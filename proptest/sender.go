@@ -151,7 +151,7 @@ func (w *World) checkSendsWhenAllowed(r *simnet.Record) {
 	}
 	// Nagle (RFC 9293 3.7.4): with text unacknowledged, a segment shorter
 	// than the MSS waits, unless it ends the data before the FIN.
-	if n := min(d, u); n < uint32(a.MSS) && !w.net.Config(r.Side).NoDelay && a.SndNxt != a.SndUna && !(d <= u && w.side[r.Side].closed) {
+	if n := min(d, u); n < uint32(a.MSS) && !w.side[r.Side].noDelay && a.SndNxt != a.SndUna && !(d <= u && w.side[r.Side].closed) {
 		return
 	}
 	if n := min(d, u); n >= uint32(a.MSS) || d <= u || n >= a.MaxSndWnd/2 {

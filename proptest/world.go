@@ -154,6 +154,7 @@ type sideState struct {
 	flow      flowGhost              // flow control and timing (flow.go)
 	cookies   [maxCookies]cookieSent // the latest SYN cookies sent, newest first (cookies.go)
 	nCookies  int
+	noDelay   bool // Nagle is off: Config.NoDelay, or the last SetNoDelay since the Conn was reset
 }
 
 // NewWorld builds a World with both endpoints CLOSED.
@@ -189,6 +190,7 @@ func NewWorld(o Options) *World {
 	w.cfg = w.net.Config(simnet.A)
 	for s := range w.side {
 		w.side[s].cand = ^uint64(0)
+		w.side[s].noDelay = w.net.Config(simnet.Side(s)).NoDelay
 	}
 	return w
 }
@@ -286,7 +288,19 @@ func (w *World) reuse(s simnet.Side) {
 	if w.side[s].opens%2 == 0 {
 		c := w.conn(s)
 		c.Reset(c.Config(), c.Tuple())
+		w.side[s].noDelay = c.Config().NoDelay
 	}
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on for side s's
+// connection, as an application's SetNoDelay would.
+func (w *World) SetNoDelay(s simnet.Side, on bool) {
+	w.conn(s).SetNoDelay(on)
+	w.side[s].noDelay = on
+	if !w.quiet {
+		w.note("%v SetNoDelay(%v)", s, on)
+	}
+	w.moved()
 }
 
 func (w *World) canOpen(s simnet.Side) bool {

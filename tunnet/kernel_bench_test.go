@@ -2,6 +2,7 @@ package tunnet
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -17,8 +18,21 @@ const bulkChunk = 64 << 10
 
 // BenchmarkKernelToStackBulk: one connection, the kernel sends, the stack
 // reads and discards. MB/s is the throughput.
-func BenchmarkKernelToStackBulk(b *testing.B) {
-	e := newKernelEnv(b, nil)
+func BenchmarkKernelToStackBulk(b *testing.B) { kernelToStackBulk(b, nil) }
+
+// BenchmarkKernelToStackRcvBuf is BenchmarkKernelToStackBulk with the
+// stack's receive buffer from 64 KiB to 4 MiB: whether a larger buffer
+// (what receive-buffer auto-tuning would grow to) helps on this path.
+func BenchmarkKernelToStackRcvBuf(b *testing.B) {
+	for _, kib := range []int{64, 256, 1024, 4096} {
+		b.Run(fmt.Sprintf("rcvbuf=%dKiB", kib), func(b *testing.B) {
+			kernelToStackBulk(b, func(c *Config) { c.Machine.RcvBuf = kib << 10 })
+		})
+	}
+}
+
+func kernelToStackBulk(b *testing.B, mutate func(*Config)) {
+	e := newKernelEnv(b, mutate)
 	ln, err := e.s.Listen("tcp", e.stackAddr(7001))
 	if err != nil {
 		b.Fatal(err)

@@ -13,7 +13,8 @@ import (
 // The cookie, as RFC 4987 3.6 lays it out: the top 5 bits are a counter
 // of 64-second periods, the next 3 an index into cookieMSS, the low 24 a
 // keyed hash (SipHash-2-4 under a key derived from Config.ISNKey) of the
-// 4-tuple, the peer's ISN, the full counter and the index. A cookie is
+// 4-tuple, the peer's ISN, the full counter, the index and the option
+// bits (below). A cookie is
 // valid for two periods (64 to 128 s). Window scale and SACK-permitted
 // ride in the low 6 bits of the SYN+ACK's timestamp, which the ACK echoes
 // (as Linux does); without timestamps the connection has neither.

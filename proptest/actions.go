@@ -3,6 +3,7 @@ package proptest
 import (
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/proptest/simnet"
@@ -45,6 +46,7 @@ var actions = map[string]Action{
 	"advance":     actAdvance,
 	"inject":      actInject,
 	"nodelay":     actNoDelay,
+	"keepalive":   actKeepAlive,
 }
 
 // pick chooses one of the sides for which ok holds; it draws nothing and
@@ -98,6 +100,15 @@ func actNoDelay(w *World, c Chooser) bool {
 		return false
 	}
 	w.SetNoDelay(s, on)
+	return true
+}
+
+func actKeepAlive(w *World, c Chooser) bool {
+	s, ok := pick(c, func(s simnet.Side) bool { return w.side[s].opens > 0 })
+	if !ok {
+		return false
+	}
+	w.SetKeepAlive(s, machine.KeepAlive{Enable: c.Intn("enable", 2) == 1, Idle: time.Second, Interval: 300 * time.Millisecond, Count: 1 + c.Intn("count", 2)})
 	return true
 }
 

@@ -18,6 +18,22 @@ type keepaliveGhost struct {
 	lastProbe  time.Duration
 }
 
+// keepaliveOf is k with docs/runtime.md's defaults for its zero fields:
+// Idle 2 h, Interval 75 s, Count 9 (RFC 1122 4.2.3.6's two hours; Linux's
+// interval and count).
+func keepaliveOf(k machine.KeepAlive) machine.KeepAlive {
+	if k.Idle <= 0 {
+		k.Idle = 2 * time.Hour
+	}
+	if k.Interval <= 0 {
+		k.Interval = 75 * time.Second
+	}
+	if k.Count <= 0 {
+		k.Count = 9
+	}
+	return k
+}
+
 // checkKeepalive is invariant 42 (RFC 9293 3.8.4, RFC 1122 4.2.3.6): a
 // keepalive probe (an empty ACK at SND.NXT-1) goes out only with keepalive
 // on, nothing outstanding, and Idle since the peer was last heard (the
@@ -31,7 +47,7 @@ func (w *World) checkKeepalive(r *simnet.Record, g *flowGhost) {
 		!(in.Flags.Has(machine.SYN) && !in.Flags.Has(machine.ACK)) {
 		k.heardValid, k.heard, k.probes = true, r.Now, 0
 	}
-	ka := w.conn(r.Side).KeepAlive()
+	ka := keepaliveOf(w.side[r.Side].keepalive)
 	for i := range r.Steps {
 		switch r.Steps[i].Rule {
 		case machine.RuleKeepaliveProbe:

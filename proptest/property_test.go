@@ -71,8 +71,16 @@ func drawWorld(t *rapid.T, base Options) *World {
 	// SYN cookies for every SYN at a listener in one run of four.
 	cfg.SYNCookies = rapid.IntRange(0, 3).Draw(t, "syncookies") == 0
 	// Keepalive in one run of four, quick enough to fire in a run.
+	// Now and then with a zero field, which takes the default (2 h, 75 s,
+	// 9): time in a run jumps to the next deadline, so hours are cheap.
 	if rapid.IntRange(0, 3).Draw(t, "keepalive") == 0 {
 		cfg.KeepAlive = machine.KeepAlive{Enable: true, Idle: 2 * time.Second, Interval: 500 * time.Millisecond, Count: 2}
+		switch rapid.IntRange(0, 3).Draw(t, "keepalive_defaults") {
+		case 1:
+			cfg.KeepAlive.Idle = 0
+		case 2:
+			cfg.KeepAlive.Interval, cfg.KeepAlive.Count = 0, 0
+		}
 	}
 	a, b := drawOptions("a"), drawOptions("b")
 	a.Apply(&cfg)

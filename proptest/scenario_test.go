@@ -142,6 +142,26 @@ var scenarios = []scenario{
 		}
 		return nil
 	}},
+	{"RST inside TIME-WAIT's window", func(w *World, p *pathRecorder) error {
+		// RFC 5961 3.2 in TIME-WAIT (without RFC 1337): an RST in the
+		// window but not at RCV.NXT gets a challenge ACK, and the
+		// connection waits out 2MSL.
+		if err := establish(w); err != nil {
+			return err
+		}
+		w.Close(simnet.A)
+		deliverAll(w)
+		w.Close(simnet.B)
+		deliverAll(w)
+		if st := w.State(simnet.A); st != machine.StateTimeWait {
+			return fmt.Errorf("A is %v after the close, want TIME-WAIT", st)
+		}
+		w.Inject(simnet.A, WindowRST, 0)
+		if !p.took(simnet.A, machine.RuleTimeWaitRcvRstWindow) || w.State(simnet.A) != machine.StateTimeWait {
+			return fmt.Errorf("A took %v and is %v; want time_wait_rcv_rst_window and TIME-WAIT", p.rules[simnet.A], w.State(simnet.A))
+		}
+		return w.Finish()
+	}},
 	{"retransmitted FIN in TIME-WAIT", func(w *World, p *pathRecorder) error {
 		if err := establish(w); err != nil {
 			return err
@@ -290,7 +310,7 @@ var scenarios = []scenario{
 			return err
 		}
 		a := w.Net().Conn(simnet.A)
-		a.SetKeepAlive(w.Net().Now(), machine.KeepAlive{Enable: true, Idle: time.Second, Interval: 200 * time.Millisecond, Count: 2})
+		w.SetKeepAlive(simnet.A, machine.KeepAlive{Enable: true, Idle: time.Second, Interval: 200 * time.Millisecond, Count: 2})
 		w.Advance()
 		deliverAll(w)
 		if !p.took(simnet.A, machine.RuleKeepaliveProbe) {

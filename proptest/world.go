@@ -154,7 +154,8 @@ type sideState struct {
 	flow      flowGhost              // flow control and timing (flow.go)
 	cookies   [maxCookies]cookieSent // the latest SYN cookies sent, newest first (cookies.go)
 	nCookies  int
-	noDelay   bool // Nagle is off: Config.NoDelay, or the last SetNoDelay since the Conn was reset
+	noDelay   bool              // Nagle is off: Config.NoDelay, or the last SetNoDelay since the Conn was reset
+	keepalive machine.KeepAlive // likewise Config.KeepAlive or the last SetKeepAlive, as set (zero fields: defaults)
 }
 
 // NewWorld builds a World with both endpoints CLOSED.
@@ -191,6 +192,7 @@ func NewWorld(o Options) *World {
 	for s := range w.side {
 		w.side[s].cand = ^uint64(0)
 		w.side[s].noDelay = w.net.Config(simnet.Side(s)).NoDelay
+		w.side[s].keepalive = w.net.Config(simnet.Side(s)).KeepAlive
 	}
 	return w
 }
@@ -289,7 +291,18 @@ func (w *World) reuse(s simnet.Side) {
 		c := w.conn(s)
 		c.Reset(c.Config(), c.Tuple())
 		w.side[s].noDelay = c.Config().NoDelay
+		w.side[s].keepalive = c.Config().KeepAlive
 	}
+}
+
+// SetKeepAlive sets side s's keepalive, as an application would.
+func (w *World) SetKeepAlive(s simnet.Side, k machine.KeepAlive) {
+	w.conn(s).SetKeepAlive(w.net.Now(), k)
+	w.side[s].keepalive = k
+	if !w.quiet {
+		w.note("%v SetKeepAlive(%+v)", s, k)
+	}
+	w.moved()
 }
 
 // SetNoDelay turns Nagle's algorithm off (true) or on for side s's

@@ -141,7 +141,7 @@ var plantedBugs = []planted{
 	{"cookie-keeps-timer", 43, "answering a SYN with a cookie arms a retransmission timer (state for a SYN that should leave none)",
 		[]edit{{"cookie.go", "\tc.outbox = append(c.outbox, seg)\n}", "\tc.outbox = append(c.outbox, seg)\n\tc.t.arm(timerRexmt, c.now+time.Second)\n}"}}},
 	{"cookie-any-ack", 43, "any ACK at a listener using cookies is taken for a valid cookie",
-		[]edit{{"cookie.go", "c.cookieHash(s.Seq-1, count, idx)&0xffffff == cookie&0xffffff", "true"}}},
+		[]edit{{"cookie.go", "c.cookieHash(s.Seq-1, count, idx, bits)&0xffffff == cookie&0xffffff", "bits|1 != 0"}}},
 	{"no-dsack", 40, "text received twice is not reported in a D-SACK block (RFC 2883)",
 		[]edit{{"sack.go", "\tif t.opts.Has(OptSACKPermitted) && SeqLT(start, end) {\n\t\tt.dsack", "\tif false && SeqLT(start, end) {\n\t\tt.dsack"}}},
 	{"cookie-no-sack", 43, "a cookie connection forgets SACK-permitted from the echoed timestamp",

@@ -65,6 +65,22 @@ func deliverAll(w *World) {
 	}
 }
 
+// aInTimeWait opens a connection and closes it, A first, so that A is in
+// TIME-WAIT.
+func aInTimeWait(w *World) error {
+	if err := establish(w); err != nil {
+		return err
+	}
+	w.Close(simnet.A)
+	deliverAll(w)
+	w.Close(simnet.B)
+	deliverAll(w)
+	if st := w.State(simnet.A); st != machine.StateTimeWait {
+		return fmt.Errorf("A is %v after the close, want TIME-WAIT", st)
+	}
+	return nil
+}
+
 // establish opens a connection: B listens, A connects.
 func establish(w *World) error {
 	w.Listen(simnet.B)
@@ -146,15 +162,8 @@ var scenarios = []scenario{
 		// RFC 5961 3.2 in TIME-WAIT (without RFC 1337): an RST in the
 		// window but not at RCV.NXT gets a challenge ACK, and the
 		// connection waits out 2MSL.
-		if err := establish(w); err != nil {
+		if err := aInTimeWait(w); err != nil {
 			return err
-		}
-		w.Close(simnet.A)
-		deliverAll(w)
-		w.Close(simnet.B)
-		deliverAll(w)
-		if st := w.State(simnet.A); st != machine.StateTimeWait {
-			return fmt.Errorf("A is %v after the close, want TIME-WAIT", st)
 		}
 		w.Inject(simnet.A, WindowRST, 0)
 		if !p.took(simnet.A, machine.RuleTimeWaitRcvRstWindow) || w.State(simnet.A) != machine.StateTimeWait {
@@ -208,15 +217,8 @@ var scenarios = []scenario{
 		return w.Finish()
 	}},
 	{"SYN+ACK in TIME-WAIT, SYN+FIN at a listener", func(w *World, p *pathRecorder) error {
-		if err := establish(w); err != nil {
+		if err := aInTimeWait(w); err != nil {
 			return err
-		}
-		w.Close(simnet.A)
-		deliverAll(w)
-		w.Close(simnet.B)
-		deliverAll(w)
-		if st := w.State(simnet.A); st != machine.StateTimeWait {
-			return fmt.Errorf("A is %v, want TIME-WAIT", st)
 		}
 		w.Inject(simnet.A, WindowSYN, 1) // k odd: SYN+ACK in the window
 		if !p.took(simnet.A, machine.RuleTimeWaitRcvSynack) {

@@ -311,7 +311,13 @@ func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 		// carry that window: its field is never scaled (RFC 7323 2.2),
 		// so at 65,535 it offers all it can.
 		capped := o.Flags.Has(machine.SYN) && o.Window == machine.MaxWindow
-		if g.advValid && !capped {
+		if capped && g.advValid && machine.SeqLT(edge, g.advEdge) {
+			// Its edge is where the receiver now stands: later
+			// segments move right from it (receiver SWS).
+			g.advEdge = edge
+			continue
+		}
+		if g.advValid {
 			if machine.SeqLT(edge+gran, g.advEdge) {
 				w.fail(22, "%v moved its window's right edge left, from %d to %d (%s)", s, g.advEdge, edge, simnet.FormatSegment(o))
 				return

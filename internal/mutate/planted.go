@@ -191,6 +191,10 @@ var plantedAlso = map[string][]int{
 	// Plain comparisons go wrong where sequence numbers cross 2^32: on
 	// the handshake (5) or where the SACK scoreboard meets the wrap (40).
 	"no-wrap": {40},
+	// Text beyond the right edge taken whole: the segment is refused (26)
+	// or, where it fits the buffer's room, taken past the edge advertised
+	// (21), whichever a run meets first.
+	"no-right-trim": {21},
 }
 
 // caughtBy reports whether why names p's invariant or one of its others.

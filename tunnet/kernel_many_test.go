@@ -42,6 +42,17 @@ func echo(c net.Conn) {
 	c.Close()
 }
 
+// serveEcho accepts until the listener closes, echoing on each connection.
+func serveEcho(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go echo(c)
+	}
+}
+
 func TestKernelManyConnections(t *testing.T) {
 	const n = 1000
 	raiseNoFile(t, 4*n)

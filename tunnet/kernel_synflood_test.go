@@ -290,17 +290,6 @@ func TestKernelSynFlood(t *testing.T) {
 	}
 }
 
-// serveEcho accepts until the listener closes, echoing on each connection.
-func serveEcho(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go echo(c)
-	}
-}
-
 // tcpExtCounter reads one TcpExt counter of /proc/net/netstat (this
 // network namespace's).
 func tcpExtCounter(t *testing.T, name string) int64 {

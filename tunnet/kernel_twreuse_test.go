@@ -64,15 +64,7 @@ func TestKernelTimeWaitReuse(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go echo(c)
-				}
-			}()
+			go serveEcho(ln)
 			start := time.Now()
 			buf := make([]byte, 1)
 			for i := 0; i < n; i++ {

@@ -67,10 +67,7 @@ func (c *Conn) ValidCookie(now time.Duration, seg *Segment) bool {
 func (c *Conn) cookieMSSIndex(now time.Duration, s *Segment) int {
 	cookie := s.Ack - 1
 	idx := uint8(cookie >> 24 & 7)
-	bits := uint8(cookieNoTS)
-	if c.cfg.offered().Has(OptTimestamps) && s.Opts.Has(OptTimestamps) {
-		bits = uint8(s.TSEcr & cookieTSBits)
-	}
+	bits := uint8(c.echoedCookieBits(s))
 	period := uint32(int64(now / cookiePeriod))
 	for _, count := range [...]uint32{period, period - 1} {
 		if count&31 == cookie>>27 && c.cookieHash(s.Seq-1, count, idx, bits)&0xffffff == cookie&0xffffff {
@@ -78,6 +75,15 @@ func (c *Conn) cookieMSSIndex(now time.Duration, s *Segment) int {
 		}
 	}
 	return -1
+}
+
+// echoedCookieBits is the option bits a cookie's ACK returns in the low
+// bits of its TSecr, or cookieNoTS when timestamps are not on both sides.
+func (c *Conn) echoedCookieBits(s *Segment) uint32 {
+	if c.cfg.offered().Has(OptTimestamps) && s.Opts.Has(OptTimestamps) {
+		return s.TSEcr & cookieTSBits
+	}
+	return cookieNoTS
 }
 
 // cookieHash is the keyed hash of a cookie's fields: the peer's ISN, the
@@ -156,10 +162,9 @@ func (c *Conn) AcceptCookie() {
 	t.tsOffset = tsOffset(&c.cfg.ISNKey, c.tuple)
 	c.learnMSS(cookieMSS[idx])
 	t.opts, t.sndShift, t.rcvShift = 0, 0, 0
-	if c.cfg.offered().Has(OptTimestamps) && s.Opts.Has(OptTimestamps) {
+	if bits := c.echoedCookieBits(s); bits != cookieNoTS {
 		t.opts = OptTimestamps
 		t.tsRecent, t.tsRecentAt = s.TSVal, c.now
-		bits := s.TSEcr & cookieTSBits
 		if ws := bits & cookieNoWS; ws != cookieNoWS && !c.cfg.NoWindowScale {
 			t.opts |= OptWScale
 			t.sndShift, t.rcvShift = uint8(min(ws, MaxShift)), c.cfg.rcvShift()

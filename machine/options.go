@@ -184,12 +184,13 @@ func (c *Conn) timestampRTT(flight uint32) {
 }
 
 // noteTimestamp is RFC 7323 4.3 (and 5.3 R3): an acceptable segment whose
-// timestamp is not older than TS.Recent and that starts at or before the
+// timestamp is not older than TS.Recent (or any, once TS.Recent has gone
+// invalid after pawsIdle, RFC 7323 5.5) and that starts at or before the
 // ACK we last sent updates TS.Recent.
 func (c *Conn) noteTimestamp(s *Segment) {
 	t := &c.t
 	if t.opts.Has(OptTimestamps) && s.Opts.Has(OptTimestamps) &&
-		SeqGEQ(s.TSVal, t.tsRecent) && SeqLEQ(s.Seq, t.lastAckSent) {
+		(SeqGEQ(s.TSVal, t.tsRecent) || c.now-t.tsRecentAt >= pawsIdle) && SeqLEQ(s.Seq, t.lastAckSent) {
 		t.tsRecent, t.tsRecentAt = s.TSVal, c.now
 	}
 }

@@ -278,8 +278,14 @@ func (c *Conn) SendDupack() {
 	if !c.takeACKBudget() {
 		return
 	}
-	if s := c.seg; s != nil && len(s.Payload) > 0 && SeqLEQ(s.Seq+uint32(len(s.Payload)), c.t.rcvNxt) {
-		c.noteDuplicate(s.Seq, s.Seq+uint32(len(s.Payload))) // all of it received before (RFC 2883 4.1)
+	if s := c.seg; s != nil && len(s.Payload) > 0 && SeqLT(s.Seq, c.t.rcvNxt) {
+		// The part received before (RFC 2883 4.1), also when the rest
+		// lies beyond a window that refuses it.
+		end := s.Seq + uint32(len(s.Payload))
+		if SeqGT(end, c.t.rcvNxt) {
+			end = c.t.rcvNxt
+		}
+		c.noteDuplicate(s.Seq, end)
 	}
 	c.ackPending = true
 }

@@ -44,6 +44,7 @@ var actions = map[string]Action{
 	"drop":        actDrop,
 	"duplicate":   actDuplicate,
 	"advance":     actAdvance,
+	"idle":        actIdle,
 	"inject":      actInject,
 	"nodelay":     actNoDelay,
 	"keepalive":   actKeepAlive,
@@ -172,6 +173,29 @@ func actDuplicate(w *World, c Chooser) bool {
 }
 
 func actAdvance(w *World, _ Chooser) bool { return w.Advance() }
+
+// idleSpans are the silences of actIdle: either side of RFC 7323 5.5's 24
+// days, after which TS.Recent is invalid, and past 2^31 ms (24.86 days),
+// after which a peer's timestamps look older than TS.Recent.
+var idleSpans = [...]time.Duration{23*24*time.Hour + 12*time.Hour, 24*24*time.Hour + 12*time.Hour, 24*24*time.Hour + 22*time.Hour, 26 * 24 * time.Hour}
+
+// actIdle lets weeks pass while neither side has a timer armed (an idle
+// connection without keepalive, or none at all), then now and then
+// injects an old duplicate.
+func actIdle(w *World, c Chooser) bool {
+	for _, s := range [...]simnet.Side{simnet.A, simnet.B} {
+		if _, armed := w.net.Conn(s).NextDeadline(); armed {
+			return false
+		}
+	}
+	w.AdvanceBy(idleSpans[c.Intn("idle", len(idleSpans))])
+	if to := simnet.Side(c.Intn("stale_to", 2)); c.Intn("stale", 2) == 1 && isSync(w.State(to)) {
+		// Then an old duplicate: PAWS drops it if TS.Recent is still
+		// valid, takes it if 24 days have passed (RFC 7323 5.5).
+		w.Inject(to, OldTimestamp, uint32(c.Intn("k", 1000)))
+	}
+	return true
+}
 
 func actInject(w *World, c Chooser) bool {
 	to, ok := pick(c, func(s simnet.Side) bool { return w.side[s].streams < maxStreams-4 })

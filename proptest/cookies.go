@@ -88,6 +88,7 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 				synIn: true, inOpts: in.Opts, inShift: in.WScale,
 				synOut: true, outOpts: out.Opts, outShift: out.WScale,
 				lastAck: out.Ack, lastValid: true,
+				tsOutValid: out.Opts.Has(machine.OptTimestamps), tsOut: out.TSVal, tsOutAt: r.Now,
 			}}
 			copy(st.cookies[1:], st.cookies[:maxCookies-1])
 			st.cookies[0] = c
@@ -112,7 +113,7 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 			// carried is what the connection has.
 			wantOpts := c.opt.outOpts
 			if a := &r.After; hasSendSeq(r.To) && (a.Opts != wantOpts ||
-				wantOpts.Has(machine.OptWScale) && (a.SndShift != min(c.opt.inShift, machine.MaxShift) || a.RcvShift != c.opt.outShift)) {
+				wantOpts.Has(machine.OptWScale) && (a.SndShift != min(c.opt.inShift, rfcMaxShift) || a.RcvShift != c.opt.outShift)) {
 				w.fail(43, "%v's cookie connection has options %v, shifts %d/%d; its cookie SYN+ACK carried %v with shift %d to a SYN with shift %d",
 					r.Side, a.Opts, a.SndShift, a.RcvShift, wantOpts, c.opt.outShift, c.opt.inShift)
 				return
@@ -131,9 +132,10 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 					return
 				}
 			}
-			g.opt = c.opt // the options the cookie exchange negotiated
+			g.opt = c.opt                                      // the options the cookie exchange negotiated
+			g.advValid, g.advEdge = true, in.Seq+uint32(c.wnd) // the edge its SYN+ACK advertised
 			g.opt.cookie = true
-			g.opt.tsRecent, g.opt.tsValid = in.TSVal, in.Opts.Has(machine.OptTimestamps) && c.opt.on(machine.OptTimestamps)
+			g.opt.tsRecent, g.opt.tsRecentAt, g.opt.tsValid = in.TSVal, r.Now, in.Opts.Has(machine.OptTimestamps) && c.opt.on(machine.OptTimestamps)
 		}
 	}
 }

@@ -51,6 +51,7 @@ type flowGhost struct {
 	opt  optGhost       // the options both SYNs carried, TS.Recent (options.go)
 	acks ackGhost       // in-order text not yet acknowledged (acks.go)
 	ka   keepaliveGhost // when the peer was last heard, probes since (keepalive.go)
+	sack sackGhost      // the recently received out-of-order segments (sack.go)
 
 	measuring bool // an RTT measurement runs (invariant 34)
 	// With timestamps (RTTM, invariants 25 and 34): when the flight
@@ -135,6 +136,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	gran := uint32(1)<<g.opt.sendShift() - 1
 
 	if w.checkMaxWindow(r, g, fresh); w.err != nil {
+		return
+	}
+	if w.checkHandshakeText(r); w.err != nil {
 		return
 	}
 	if r.Kind == simnet.Input && same {
@@ -273,6 +277,11 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 func (w *World) checkAdvertised(r *simnet.Record, g *flowGhost) {
 	s := r.Side
 	b, a := &r.Before, &r.After
+	// The window of our SYN starts at the peer's ISN+1: once the SYN+ACK
+	// tells it, that is the right edge advertised so far.
+	if r.Kind == simnet.Input && len(r.Steps) > 0 && r.Steps[0].Rule == machine.RuleSynSentRcvSynack && g.opt.synOut && !g.advValid {
+		g.advValid, g.advEdge = true, r.In.Seq+1+g.opt.synWnd
+	}
 	qmin, qmax := min(b.RcvQueued, a.RcvQueued), max(b.RcvQueued, a.RcvQueued)
 	thr := w.sws()
 	for i := range r.Out {

@@ -13,29 +13,30 @@ type Hostile uint8
 
 // Hostile segments.
 const (
-	OldSYN       Hostile = iota // SYN, no ACK, with an old sequence number
-	OldSYNACK                   // SYN+ACK with old sequence and acknowledgment numbers
-	WindowSYN                   // SYN (SYN+ACK when k is odd) inside the receive window; without an MSS option when k%4 == 2
-	ExactRST                    // RST with SEQ == RCV.NXT (RST+ACK with ACK == SND.NXT when k is odd)
-	WindowRST                   // RST inside the receive window, not at RCV.NXT
-	OldRST                      // RST outside the receive window
-	FutureACK                   // ACK beyond SND.NXT
-	WindowShrink                // ACK == SND.UNA offering a window of 1..4 bytes
-	BareFIN                     // FIN without ACK (no SYN, RST or ACK bit)
-	StaleACK                    // ACK below SND.UNA (an old duplicate)
-	SynFIN                      // SYN+FIN without ACK (a scanner's probe)
-	OldACKData                  // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2); when k%4 == 0, the peer's own text with the ACK exactly at that bound (acceptable)
-	AfterFIN                    // with the peer's FIN held out of order: text beyond it (k even) or a second FIN at RCV.NXT (k odd)
-	EdgeData                    // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
-	Reassemble                  // the peer's own text shaped around the ranges held out of order (see reassemblySegment)
-	OldTimestamp                // an ACK at RCV.NXT (with the peer's text when k is odd) whose timestamp is older than TS.Recent: PAWS drops it (RFC 7323 5.3)
-	ForgedSACK                  // a duplicate ACK whose SACK blocks lie beyond SND.NXT, below SND.UNA, are inverted, or (k%4 == 3) are valid
-	ForgedCookie                // an ACK with a guessed cookie (k%5 == 0), or a cookie the side sent altered: its MSS bits (1), the peer's ISN (2), its counter a period back (3): a blind attempt to open a connection; or its own ACK (4), as if the SYN it answered had been the peer's
-	ForgedEcho                  // the peer's ACK of what it received, with a valid timestamp but a forged echo: from the future (k even) or older than the flight (k odd)
+	OldSYN        Hostile = iota // SYN, no ACK, with an old sequence number
+	OldSYNACK                    // SYN+ACK with old sequence and acknowledgment numbers
+	WindowSYN                    // SYN (SYN+ACK when k is odd) inside the receive window; without an MSS option when k%4 == 2
+	ExactRST                     // RST with SEQ == RCV.NXT (RST+ACK with ACK == SND.NXT when k is odd)
+	WindowRST                    // RST inside the receive window, not at RCV.NXT
+	OldRST                       // RST outside the receive window
+	FutureACK                    // ACK beyond SND.NXT
+	WindowShrink                 // ACK == SND.UNA offering a window of 1..4 bytes
+	BareFIN                      // FIN without ACK (no SYN, RST or ACK bit)
+	StaleACK                     // ACK below SND.UNA (an old duplicate)
+	SynFIN                       // SYN+FIN without ACK (a scanner's probe)
+	OldACKData                   // text at RCV.NXT whose ACK is below SND.UNA - MAX.SND.WND (blind injection, RFC 5961 5.2); when k%4 == 0, the peer's own text with the ACK exactly at that bound (acceptable)
+	AfterFIN                     // with the peer's FIN held out of order: text beyond it (k even) or a second FIN at RCV.NXT (k odd)
+	EdgeData                     // text at an edge of the receive window: k%5 selects beyond the right edge, ending at it, before the left edge, straddling the left edge, straddling the right edge, text from RCV.NXT past the right edge with a FIN
+	Reassemble                   // the peer's own text shaped around the ranges held out of order (see reassemblySegment)
+	OldTimestamp                 // an ACK at RCV.NXT (with the peer's text when k is odd) whose timestamp is older than TS.Recent: PAWS drops it (RFC 7323 5.3)
+	ForgedSACK                   // a duplicate ACK whose SACK blocks lie beyond SND.NXT, below SND.UNA, are inverted, or (k%4 == 3) are valid
+	ForgedCookie                 // an ACK with a guessed cookie (k%5 == 0), or a cookie the side sent altered: its MSS bits (1), the peer's ISN (2), its counter a period back (3): a blind attempt to open a connection; or its own ACK (4), as if the SYN it answered had been the peer's
+	ForgedEcho                   // the peer's ACK of what it received, with a valid timestamp but a forged echo: from the future (k even) or older than the flight (k odd)
+	HandshakeText                // the peer's own text (k%8+1 bytes; all it wrote, with its FIN if it closed, when k is odd) on the segment that completes the handshake: its SYN+ACK in flight, or its ACK of the side's SYN+ACK (see handshakeText)
 	numHostile
 )
 
-var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble", "old-timestamp", "forged-sack", "forged-cookie", "forged-echo"}
+var hostileNames = [numHostile]string{"old-syn", "old-synack", "window-syn", "exact-rst", "window-rst", "old-rst", "future-ack", "window-shrink", "bare-fin", "stale-ack", "syn-fin", "old-ack-data", "after-fin", "edge-data", "reassemble", "old-timestamp", "forged-sack", "forged-cookie", "forged-echo", "handshake-text"}
 
 func (h Hostile) String() string {
 	if h < numHostile {
@@ -175,14 +176,30 @@ func (w *World) peerText(to simnet.Side, v *machine.Vars, seg *machine.Segment) 
 }
 
 // cookieExchange, for a listener, injects a SYN from the peer's address
-// (without an MSS option when k is even) and, if a cookie SYN+ACK answers
-// it, that cookie's ACK: a connection no real peer opened, with the MSS
-// and options the cookie must restore (invariant 43). It reports whether
-// it answered with a cookie.
+// (without an MSS option when k is even; with timestamps, SACK-permitted
+// and window scale 14 or 15 when k%3 == 0, timestamps alone when k%3 ==
+// 1) and, if a cookie SYN+ACK answers
+// it, that cookie's ACK, after the same ACK with one field altered
+// (alteredCookieACK, with k/5): a connection no real peer opened, with
+// the MSS and options the cookie must restore, and a forgery the cookie's
+// hash must refuse (invariant 43). It reports whether it answered with a
+// cookie.
 func (w *World) cookieExchange(to simnet.Side, k uint32) bool {
 	syn := machine.Segment{Flags: machine.SYN, Seq: 7919 * k, Window: 64, MSS: 1200}
 	if k%2 == 0 {
 		syn.MSS = 0
+	}
+	switch k % 3 {
+	case 0:
+		// With timestamps, SACK-permitted and the largest window scale,
+		// or one above it (taken as 14, RFC 7323 2.3): the options the
+		// cookie must carry in its timestamp.
+		syn.Opts = machine.OptTimestamps | machine.OptWScale | machine.OptSACKPermitted
+		syn.WScale, syn.TSVal = uint8(14+k%2), 1000+k
+	case 1:
+		// With timestamps alone: the cookie says neither window scale
+		// nor SACK.
+		syn.Opts, syn.TSVal = machine.OptTimestamps, 2000+k
 	}
 	w.net.Inject(to, syn)
 	recs := w.net.Records()
@@ -194,13 +211,52 @@ func (w *World) cookieExchange(to simnet.Side, k uint32) bool {
 		w.moved()
 		return true // a SYN for a connection: that is the move
 	}
-	ack := machine.Segment{Flags: machine.ACK, Seq: syn.Seq + 1, Ack: r.Out[0].Seq + 1, Window: 64}
+	synack := r.Out[0]
+	ack := machine.Segment{Flags: machine.ACK, Seq: syn.Seq + 1, Ack: synack.Seq + 1, Window: 64}
+	if synack.Opts.Has(machine.OptTimestamps) {
+		ack.Opts, ack.TSVal, ack.TSEcr = machine.OptTimestamps, syn.TSVal+1, synack.TSVal
+	}
+	// First the cookie's ACK with one field the hash covers altered,
+	// which the listener must refuse (invariant 43), then the real one.
+	if alt, what := alteredCookieACK(ack, k/5); what != "" {
+		w.net.Inject(to, alt)
+		if !w.quiet {
+			w.note("inject %v into %v: a cookie's ACK with %s altered: %s", ForgedCookie, to, what, simnet.FormatSegment(&alt))
+		}
+	}
 	w.net.Inject(to, ack)
 	if !w.quiet {
 		w.note("inject %v into %v: a SYN (MSS option %d) and its cookie's ACK", ForgedCookie, to, syn.MSS)
 	}
 	w.moved()
 	return true
+}
+
+// alteredCookieACK is ack, the ACK of a cookie, with the field i%5
+// selects altered: none, the cookie's MSS bits, the peer's ISN, its
+// counter (a period back), or the option bits its timestamp echoes (the
+// hash's low bit without timestamps). It names what it altered.
+func alteredCookieACK(ack machine.Segment, i uint32) (machine.Segment, string) {
+	cookie := ack.Ack - 1
+	switch i % 5 {
+	case 1:
+		ack.Ack = cookie ^ 1<<24 + 1
+		return ack, "its MSS bits"
+	case 2:
+		ack.Seq++
+		return ack, "the ISN it answers"
+	case 3:
+		ack.Ack = cookie - 1<<27 + 1
+		return ack, "its counter"
+	case 4:
+		if ack.Opts.Has(machine.OptTimestamps) {
+			ack.TSEcr ^= 1
+			return ack, "the option bits it echoes"
+		}
+		ack.Ack ^= 1
+		return ack, "its hash"
+	}
+	return ack, ""
 }
 
 // forgeEcho makes seg, a ForgedEcho aimed at side to (variables v), the
@@ -217,6 +273,65 @@ func (w *World) forgeEcho(to simnet.Side, v *machine.Vars, seg *machine.Segment,
 	if k%2 == 1 {
 		seg.TSEcr = peer.TSRecent - 100000 - k
 	}
+}
+
+// handshakeText builds a HandshakeText segment for side to (variables
+// v): what its peer may send (RFC 9293 3.10.7.3 and 3.10.7.4 process text
+// and a FIN on the segment that completes the handshake), though a
+// Conn waits for ESTABLISHED to send text. To a side in SYN-SENT, the
+// peer's SYN+ACK in flight, options and all, with text; to a side in
+// SYN-RECEIVED, the peer's ACK of its SYN+ACK with text. For a FIN on
+// the SYN+ACK the peer's application closes first (its FIN waits for
+// its SYN's ACK, RFC 9293 3.10.4). It reports false
+// when the peer has written nothing or the handshake is not at that point.
+func (w *World) handshakeText(to simnet.Side, v *machine.Vars, k uint32) (machine.Segment, bool) {
+	peer := to.Peer()
+	ps := &w.side[peer]
+	stream := ps.streams - 1
+	pv := w.conn(peer).Vars()
+	if stream < 0 || ps.written[stream] == 0 || pv.IRS != v.ISS {
+		return machine.Segment{}, false
+	}
+	var seg machine.Segment
+	switch {
+	case w.State(to) == machine.StateSynSent && w.State(peer) == machine.StateSynReceived:
+		if k%2 == 1 && !ps.closed && w.Close(peer) != nil {
+			return machine.Segment{}, false
+		}
+		// SYN-RECEIVED, or FIN-WAIT-1 with the FIN queued behind the
+		// SYN+ACK.
+		if pv = w.conn(peer).Vars(); pv.SynAcked || pv.IRS != v.ISS {
+			return machine.Segment{}, false
+		}
+		found := false
+		for _, p := range w.net.Link(peer) {
+			if p.Seg.Flags == machine.SYN|machine.ACK && p.Seg.Seq == pv.ISS {
+				seg, found = p.Seg, true
+			}
+		}
+		if !found {
+			return machine.Segment{}, false
+		}
+	case w.State(to) == machine.StateSynReceived && isSync(w.State(peer)) && pv.ISS == v.IRS:
+		seg = machine.Segment{Flags: machine.ACK, Seq: v.RcvNxt, Ack: v.SndNxt, Window: uint16(min(pv.RcvWnd>>pv.RcvShift, machine.MaxWindow))}
+		if v.Opts.Has(machine.OptTimestamps) {
+			seg.Opts, seg.TSVal, seg.TSEcr = machine.OptTimestamps, v.TSRecent, pv.TSRecent
+		}
+	default:
+		return machine.Segment{}, false
+	}
+	n := min(ps.written[stream], k%8+1)
+	if k%2 == 1 {
+		n = ps.written[stream]
+		if ps.closed {
+			seg.Flags |= machine.FIN
+		}
+	}
+	seg.Payload = make([]byte, n)
+	for i := range seg.Payload {
+		seg.Payload[i] = streamByte(peer, stream, uint32(i))
+	}
+	return seg, true
 }
 
 // peerSpan locates the n bytes at sequence number seq, on the connection
@@ -273,6 +388,12 @@ func (w *World) Inject(to simnet.Side, h Hostile, k uint32) {
 	}
 	if h == ForgedEcho {
 		w.forgeEcho(to, &v, &seg, k)
+	}
+	if h == HandshakeText {
+		var ok bool
+		if seg, ok = w.handshakeText(to, &v, k); !ok {
+			seg = HostileSegment(OldSYNACK, &v, k)
+		}
 	}
 	if h == ForgedCookie && k%5 == 4 && w.State(to) == machine.StateListen && w.cookieExchange(to, k) {
 		return

@@ -250,6 +250,7 @@ func (w *World) checkRecord(r *simnet.Record) {
 	// the TCB's own view (ACKBudgetSpent, which exempts invariants 6, 14
 	// and 39 from demanding an ACK) must agree with it.
 	limit := w.cfg.ChallengeACKs
+	challenges := uint64(0) // challenge ACKs within the budget: each is sent and counted
 	for i := range r.Steps {
 		rule := r.Steps[i].Rule
 		challenge := does(rule, "send_challenge_ack")
@@ -267,10 +268,17 @@ func (w *World) checkRecord(r *simnet.Record) {
 			continue
 		}
 		st.nchal++
+		if challenge {
+			challenges++
+		}
 		if challenge && !hasAck(r.Out, after.rcvNxt) {
 			w.fail(15, "%v took %v within its ACK budget (%d of %d this second) but sent no challenge ACK", s, rule, st.nchal, limit)
 			return
 		}
+	}
+	if d := r.ChallengeACKs - r.ChallengeACKsBefore; d != challenges {
+		w.fail(15, "%v sent %d challenge ACKs, but its ChallengeACKs counter rose by %d", s, challenges, d)
+		return
 	}
 	if isSync(r.To) {
 		spent := limit >= 0 && st.nchal >= limit && r.Now-st.chalStart < time.Second
@@ -319,6 +327,25 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 	st := &w.side[s]
 	after := varsOf(&r.After)
 	in := &r.In
+	// Invariant 16: a SYN in TIME-WAIT opens a new incarnation exactly
+	// when RFC 6191 allows: a listener exists and, when the connection
+	// used timestamps and the SYN carries one, SEG.TSval > TS.Recent (as
+	// the ghost keeps it), otherwise SEG.SEQ > RCV.NXT. (Before the ghost
+	// is reset for the new connection.)
+	if r.Kind == simnet.Input && t.From == machine.StateTimeWait && t == &r.Steps[0] &&
+		in.Flags&(machine.SYN|machine.ACK|machine.RST|machine.FIN) == machine.SYN {
+		o := &st.flow.opt
+		ok := machine.SeqGT(in.Seq, r.Before.RcvNxt)
+		if o.on(machine.OptTimestamps) && in.Opts.Has(machine.OptTimestamps) {
+			ok = machine.SeqGT(in.TSVal, o.tsRecent)
+		}
+		if want := st.listener && ok; (t.Rule == machine.RuleTimeWaitRcvSynNew) != want {
+			w.fail(16, "%v in TIME-WAIT took %s by [%v]; RFC 6191 says a new incarnation: %v (listener %v, SEQ %d vs RCV.NXT %d, TSval %d vs TS.Recent %d)",
+				s, simnet.FormatSegment(in), t.Rule, want, st.listener, in.Seq, r.Before.RcvNxt, in.TSVal, o.tsRecent)
+			return
+		}
+	}
+
 	if newTCB(t) {
 		w.startStream(s)
 	}
@@ -447,9 +474,11 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 			return
 		}
 	case machine.RuleSynSentRcvSynack:
-		want := in.Seq + 1 + uint32(len(in.Payload))
+		// y+1, and the text the SYN+ACK carried as far as our SYN's
+		// window reaches (invariant 26).
+		want := in.Seq + 1 + uint32(min(len(in.Payload), w.net.Config(s).RcvBuf, machine.MaxWindow))
 		if !hasAck(r.Out, want) {
-			w.fail(4, "%v [%v]: the handshake ACK must acknowledge y+1 = %d (y = %d); sent %v", s, t.Rule, want, in.Seq, formatSegs(r.Out))
+			w.fail(4, "%v [%v]: the handshake ACK must acknowledge y+1 and the text taken = %d (y = %d); sent %v", s, t.Rule, want, in.Seq, formatSegs(r.Out))
 			return
 		}
 	}
@@ -485,9 +514,11 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 	if does(t.Rule, "start_2msl") {
 		st.twStart = r.Now
 	}
-	// Invariant 16: ISNs increase over time for one 4-tuple.
+	// Invariant 16: ISNs increase over time for one 4-tuple (within half
+	// the 4 us ISN clock's cycle, 2^31 ticks or about 2.4 h: past that,
+	// sequence numbers compare the other way round).
 	if does(t.Rule, "select_iss") {
-		if st.issSet {
+		if st.issSet && r.Now-st.issAt < (1<<31)*4*time.Microsecond {
 			if !machine.SeqGEQ(after.iss, st.iss) || (r.Now-st.issAt >= 4*time.Microsecond && after.iss == st.iss) {
 				w.fail(16, "%v chose ISS %d at %v after ISS %d at %v on the same 4-tuple: ISNs must increase with time", s, after.iss, r.Now, st.iss, st.issAt)
 				return

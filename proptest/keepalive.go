@@ -39,7 +39,9 @@ func keepaliveOf(k machine.KeepAlive) machine.KeepAlive {
 // on, nothing outstanding, and Idle since the peer was last heard (the
 // first probe) or Interval since the last unanswered one; a connection is
 // given up by rule keepalive_dead only after Count unanswered probes and
-// another Interval. With abstract time only the counts are checked.
+// another Interval, and then no further probe goes out; and while a
+// connection is idle with keepalive on, its timer runs for the next probe
+// by the time it is due. With abstract time only the counts are checked.
 func (w *World) checkKeepalive(r *simnet.Record, g *flowGhost) {
 	k := &g.ka
 	in, b := &r.In, &r.Before
@@ -58,6 +60,8 @@ func (w *World) checkKeepalive(r *simnet.Record, g *flowGhost) {
 				w.fail(42, "%v sent a keepalive probe with %d bytes of sequence space outstanding", r.Side, b.SndNxt-b.SndUna)
 			case len(r.Out) != 1 || r.Out[0].Flags != machine.ACK || len(r.Out[0].Payload) != 0 || r.Out[0].Seq != b.SndNxt-1:
 				w.fail(42, "%v's keepalive probe is %v, want one empty ACK at SND.NXT-1 = %d", r.Side, formatSegs(r.Out), b.SndNxt-1)
+			case k.probes >= ka.Count:
+				w.fail(42, "%v sent keepalive probe %d; after Count %d unanswered ones it must give its peer up", r.Side, k.probes+1, ka.Count)
 			case w.abstractTime || !k.heardValid:
 			case k.probes == 0 && r.Now-k.heard < ka.Idle:
 				w.fail(42, "%v probed %v after it last heard from its peer, before Idle %v", r.Side, r.Now-k.heard, ka.Idle)
@@ -77,5 +81,28 @@ func (w *World) checkKeepalive(r *simnet.Record, g *flowGhost) {
 		if w.err != nil {
 			return
 		}
+	}
+	w.checkKeepaliveArmed(r.Side, r.To, &r.After, r.Now, r.Deadline, r.HasTimer)
+}
+
+// checkKeepaliveArmed is invariant 42's liveness half: an idle connection
+// (ESTABLISHED or CLOSE-WAIT, nothing outstanding or unsent) with
+// keepalive on has a timer armed for its next probe, or for giving up, by
+// the time that is due. It runs after every record and after
+// SetKeepAlive.
+func (w *World) checkKeepaliveArmed(s simnet.Side, state machine.State, a *machine.Vars, now, deadline time.Duration, armed bool) {
+	k := &w.side[s].flow.ka
+	ka := keepaliveOf(w.side[s].keepalive)
+	idle := (state == machine.StateEstablished || state == machine.StateCloseWait) && a.SndUna == a.SndNxt && a.SndQueued == 0
+	if !ka.Enable || !idle || !k.heardValid || w.abstractTime {
+		return
+	}
+	due := k.heard + ka.Idle
+	if k.probes > 0 {
+		due = k.lastProbe + ka.Interval
+	}
+	if due = max(due, now+1); !armed || deadline > due {
+		w.fail(42, "%v is idle with keepalive on (%d probes sent, peer last heard at %v) and its next keepalive event is due at %v, but its next timer is %v (armed %v)",
+			s, k.probes, k.heard, due, deadline, armed)
 	}
 }

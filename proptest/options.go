@@ -1,11 +1,13 @@
 package proptest
 
 import (
+	"time"
+
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/proptest/simnet"
 )
 
-// This file judges the TCP options (invariants 37-40 of docs/checking.md)
+// This file judges the TCP options (invariants 37-39 of docs/checking.md)
 // from the segments alone: which options each SYN carried decides what is
 // on, the window scale each side announced decides how its window fields
 // read, and the timestamps seen decide TS.Recent.
@@ -19,10 +21,17 @@ type optGhost struct {
 	inMSS             uint16       // the MSS option of the peer's SYN
 	cookie            bool         // the connection came from a SYN cookie (cookies.go)
 
-	tsValid   bool
-	tsRecent  uint32 // TS.Recent, from the peer's segments
-	lastAck   uint32 // Last.ACK.sent: the ACK field of this side's latest ACK
-	lastValid bool
+	tsValid    bool
+	tsRecent   uint32        // TS.Recent, from the peer's segments
+	tsRecentAt time.Duration // when it was last set
+	lastAck    uint32        // Last.ACK.sent: the ACK field of this side's latest ACK
+	lastValid  bool
+
+	synWnd uint32 // the window of this side's SYN (no ACK): it starts at the peer's ISN+1
+
+	tsOutValid bool
+	tsOut      uint32        // the latest TSval this side sent on the connection
+	tsOutAt    time.Duration // and when
 }
 
 // on reports whether option x is on: both SYNs carried it.
@@ -41,7 +50,7 @@ func (o *optGhost) sendShift() uint8 {
 // recvShift is the shift this side applies to the windows it receives.
 func (o *optGhost) recvShift() uint8 {
 	if o.on(machine.OptWScale) {
-		return min(o.inShift, machine.MaxShift)
+		return min(o.inShift, rfcMaxShift)
 	}
 	return 0
 }
@@ -72,10 +81,18 @@ func takesOptions(rule machine.Rule) bool {
 	return false
 }
 
+// Figures the option checks take from the RFCs and docs, not from
+// machine, so that a change there shows.
+const (
+	rfcMaxShift       = 14  // the largest window scale; a larger one is taken as 14 (RFC 7323 2.3)
+	rfcDefaultMSS     = 536 // the MSS without an MSS option (RFC 9293 3.7.1)
+	defaultMinPeerMSS = 216 // Config.MinPeerMSS's default (FreeBSD's floor)
+)
+
 // minPeerMSS is Config.MinPeerMSS with its default.
 func minPeerMSS(cfg *machine.Config) uint16 {
 	if cfg.MinPeerMSS == 0 {
-		return machine.DefaultMinPeerMSS
+		return defaultMinPeerMSS
 	}
 	return cfg.MinPeerMSS
 }
@@ -85,7 +102,7 @@ func minPeerMSS(cfg *machine.Config) uint16 {
 // MinPeerMSS, at most its own.
 func learnedMSS(cfg *machine.Config, peer uint16) uint16 {
 	if peer == 0 {
-		peer = machine.DefaultPeerMSS
+		peer = rfcDefaultMSS
 	}
 	return min(max(peer, minPeerMSS(cfg)), cfg.MSS)
 }
@@ -127,8 +144,8 @@ func wantOffer(cfg *machine.Config) machine.Opts {
 // wantShift is the window scale a side with Config cfg offers: the
 // smallest that covers RcvBuf, at least WindowShift, at most 14.
 func wantShift(cfg *machine.Config) uint8 {
-	s := min(cfg.WindowShift, machine.MaxShift)
-	for s < machine.MaxShift && uint64(cfg.RcvBuf) > uint64(machine.MaxWindow)<<s {
+	s := min(cfg.WindowShift, rfcMaxShift)
+	for s < rfcMaxShift && uint64(cfg.RcvBuf) > uint64(machine.MaxWindow)<<s {
 		s++
 	}
 	return s
@@ -145,7 +162,7 @@ func (w *World) checkOptions(r *simnet.Record, g *flowGhost) {
 		for i := range r.Steps {
 			if takesOptions(r.Steps[i].Rule) {
 				o.synIn, o.inOpts, o.inShift, o.inMSS = true, in.Opts, in.WScale, in.MSS
-				o.tsValid, o.tsRecent = in.Opts.Has(machine.OptTimestamps), in.TSVal
+				o.tsValid, o.tsRecent, o.tsRecentAt = in.Opts.Has(machine.OptTimestamps), in.TSVal, r.Now
 			}
 		}
 		w.checkPAWS(r, g)
@@ -169,7 +186,7 @@ func (w *World) checkOptions(r *simnet.Record, g *flowGhost) {
 				w.fail(37, "%v's SYN carries options %v; its Config offers %v (%s)", s, seg.Opts, offer, simnet.FormatSegment(seg))
 				return
 			}
-			o.synOut, o.outOpts, o.outShift = true, seg.Opts, seg.WScale
+			o.synOut, o.outOpts, o.outShift, o.synWnd = true, seg.Opts, seg.WScale, uint32(seg.Window)
 			if want := wantShift(cfg); seg.Opts.Has(machine.OptWScale) && seg.WScale != want {
 				w.fail(38, "%v's SYN offers window scale %d; RcvBuf %d and WindowShift %d call for %d (RFC 7323 2.3)", s, seg.WScale, cfg.RcvBuf, cfg.WindowShift, want)
 				return
@@ -189,6 +206,10 @@ func (w *World) checkOptions(r *simnet.Record, g *flowGhost) {
 				return
 			}
 			o.synOut, o.outOpts, o.outShift = true, seg.Opts, seg.WScale
+			if want := wantShift(cfg); seg.Opts.Has(machine.OptWScale) && seg.WScale != want {
+				w.fail(38, "%v's SYN+ACK offers window scale %d; RcvBuf %d and WindowShift %d call for %d (RFC 7323 2.3)", s, seg.WScale, cfg.RcvBuf, cfg.WindowShift, want)
+				return
+			}
 		default:
 			if o.on(machine.OptTimestamps) != seg.Opts.Has(machine.OptTimestamps) || seg.Opts&^machine.OptTimestamps != 0 {
 				w.fail(37, "%v sent %s with options %v; timestamps are on: %v, and WS and SACK-permitted belong on SYNs only",
@@ -200,6 +221,19 @@ func (w *World) checkOptions(r *simnet.Record, g *flowGhost) {
 				return
 			}
 		}
+		// RFC 7323 5.4: the timestamp clock is monotone, so the TSvals
+		// of one side's connection never decrease (within half their
+		// range: after weeks of silence they may have wrapped), from
+		// its SYN or SYN+ACK on, a cookie's SYN+ACK included (its
+		// baseline is set when the cookie makes the connection).
+		if seg.Opts.Has(machine.OptTimestamps) && !cookieSYN(r) {
+			if o.tsOutValid && r.Now-o.tsOutAt < rfcPAWSIdle && machine.SeqLT(seg.TSVal, o.tsOut) {
+				w.fail(39, "%v sent TSval %d on %s after TSval %d at %v: its timestamp clock went back (RFC 7323 5.4)",
+					s, seg.TSVal, simnet.FormatSegment(seg), o.tsOut, o.tsOutAt)
+				return
+			}
+			o.tsOutValid, o.tsOut, o.tsOutAt = true, seg.TSVal, r.Now
+		}
 		if seg.Opts.Has(machine.OptTimestamps) && seg.Flags.Has(machine.ACK) && o.tsValid && seg.TSEcr != o.tsRecent {
 			w.fail(39, "%v echoed TSecr %d on %s; TS.Recent, from the peer's timestamps, is %d (RFC 7323 4.3)",
 				s, seg.TSEcr, simnet.FormatSegment(seg), o.tsRecent)
@@ -209,7 +243,13 @@ func (w *World) checkOptions(r *simnet.Record, g *flowGhost) {
 			o.lastAck, o.lastValid = seg.Ack, true
 		}
 	}
-	w.checkSACKBlocks(r, g)
+	if w.checkOptionSpace(r); w.err != nil {
+		return
+	}
+	if w.checkSACKBlocks(r, g); w.err != nil {
+		return
+	}
+	w.checkSACKChoice(r, g)
 }
 
 // checkPAWS is invariant 39: with timestamps on, a segment (not RST) whose
@@ -227,7 +267,10 @@ func (w *World) checkPAWS(r *simnet.Record, g *flowGhost) {
 	for i := range r.Steps {
 		paws = paws || r.Steps[i].Rule == machine.RuleSyncRcvPaws
 	}
-	old := in.Opts.Has(machine.OptTimestamps) && machine.SeqLT(in.TSVal, o.tsRecent)
+	// RFC 7323 5.5: after 24 days without an update TS.Recent is invalid
+	// (the peer's clock may have run half its range since): a segment is
+	// not old by it, and updates it.
+	old := in.Opts.Has(machine.OptTimestamps) && machine.SeqLT(in.TSVal, o.tsRecent) && r.Now-o.tsRecentAt < rfcPAWSIdle
 	// In TIME-WAIT a SYN meets the incarnation test (RFC 6191) and the
 	// peer's FIN sent again is recognized before PAWS.
 	exempt := r.From == machine.StateTimeWait && (in.Flags.Has(machine.SYN) && !in.Flags.Has(machine.ACK) ||
@@ -255,9 +298,13 @@ func (w *World) checkPAWS(r *simnet.Record, g *flowGhost) {
 	// RFC 7323 4.3: an acceptable segment no older than TS.Recent that
 	// starts at or before the ACK last sent updates TS.Recent.
 	if !paws && in.Opts.Has(machine.OptTimestamps) && !old && o.lastValid && machine.SeqLEQ(in.Seq, o.lastAck) && acceptedAny(r) {
-		o.tsRecent = in.TSVal
+		o.tsRecent, o.tsRecentAt = in.TSVal, r.Now
 	}
 }
+
+// rfcPAWSIdle is how long TS.Recent stays valid without an update (RFC
+// 7323 5.5: 24 days).
+const rfcPAWSIdle = 24 * 24 * time.Hour
 
 // acceptedAny reports whether the record's segment passed the sequence
 // test (its rule is not one for unacceptable segments or RSTs).
@@ -269,120 +316,4 @@ func acceptedAny(r *simnet.Record) bool {
 		}
 	}
 	return len(r.Steps) > 0
-}
-
-// checkSACKBlocks is invariant 40 (RFC 2018 4, RFC 2883): every SACK block
-// reports text this side holds beyond RCV.NXT, except that the first may
-// be a D-SACK block of text received twice; an ACK sent for an
-// out-of-order segment reports, first (after any D-SACK block), the block
-// holding it.
-func (w *World) checkSACKBlocks(r *simnet.Record, g *flowGhost) {
-	a := &r.After
-	c := w.conn(r.Side)
-	if cv := c.Vars(); cv != *a {
-		return // later records of the move changed the Conn: its ranges are not this record's
-	}
-	// The scoreboard keeps only what lies beyond SND.UNA and was sent.
-	for i := 0; i < a.SACKedRanges; i++ {
-		if s, e := c.SACKed(i); machine.SeqLT(s, a.SndUna) || !machine.SeqLT(s, e) || machine.SeqGT(e, a.SndNxt) {
-			w.fail(40, "%v's SACK scoreboard holds [%d, %d), outside [SND.UNA %d, SND.NXT %d]", r.Side, s, e, a.SndUna, a.SndNxt)
-			return
-		}
-	}
-	// A valid block the peer reports (within (SND.UNA, SND.NXT], on an
-	// ACK in range) is on the scoreboard afterwards, unless all 16 ranges
-	// are taken.
-	if in := &r.In; r.Kind == simnet.Input && g.opt.on(machine.OptSACKPermitted) && acksData(r.From) && acksData(r.To) &&
-		!droppedUnread(r) && !in.Flags.Has(machine.RST) && !in.Flags.Has(machine.SYN) && ackInRange(&r.Before, in.Ack) && a.SACKedRanges < 16 {
-		for _, blk := range in.SACK[:in.NumSACK] {
-			if !machine.SeqLT(a.SndUna, blk.Left) || !machine.SeqLT(blk.Left, blk.Right) || machine.SeqGT(blk.Right, r.Before.SndNxt) {
-				continue
-			}
-			covered := false
-			for i := 0; i < a.SACKedRanges; i++ {
-				if s, e := c.SACKed(i); machine.SeqLEQ(s, blk.Left) && machine.SeqLEQ(blk.Right, e) {
-					covered = true
-				}
-			}
-			if !covered {
-				w.fail(40, "%v was told SACK block [%d, %d) by %s but its scoreboard does not hold it", r.Side, blk.Left, blk.Right, simnet.FormatSegment(in))
-				return
-			}
-		}
-	}
-	for i := range r.Out {
-		seg := &r.Out[i]
-		for j, blk := range seg.SACK[:seg.NumSACK] {
-			if !machine.SeqLT(blk.Left, blk.Right) {
-				w.fail(40, "%v sent an empty or inverted SACK block [%d, %d) (%s)", r.Side, blk.Left, blk.Right, simnet.FormatSegment(seg))
-				return
-			}
-			// Held ranges only grow within a record, so a block sent
-			// before later text arrived lies within one.
-			held := machine.SeqLT(seg.Ack, blk.Left) && c.Holds(blk.Left, blk.Right)
-			dsack := j == 0 && (machine.SeqLEQ(blk.Right, seg.Ack) || c.Holds(blk.Left, blk.Right))
-			if !held && !dsack {
-				w.fail(40, "%v reported SACK block %d [%d, %d) with ACK %d, but holds no such range beyond RCV.NXT (held to %d) and it is no D-SACK block (%s)",
-					r.Side, j, blk.Left, blk.Right, seg.Ack, a.RcvHeldEnd, simnet.FormatSegment(seg))
-				return
-			}
-		}
-	}
-	in := &r.In
-	// RFC 2883 4: text received again is reported in a D-SACK block,
-	// first, on the ACK that answers it.
-	if b := &r.Before; r.Kind == simnet.Input && g.opt.on(machine.OptSACKPermitted) && len(in.Payload) > 0 &&
-		r.From >= machine.StateSynReceived && r.From <= machine.StateLastAck && len(r.Steps) > 0 &&
-		!in.Flags.Has(machine.RST) && !in.Flags.Has(machine.SYN) && machine.SeqLT(in.Seq, b.RcvNxt) {
-		rule := r.Steps[0].Rule
-		due := rule != machine.RuleSyncRcvPaws && rule != machine.RuleSyncRcvBadAck && !b.ACKBudgetSpent
-		if rule != machine.RuleSyncRcvUnacceptable {
-			due = due && ackInRange(b, in.Ack) && b.SynAcked
-		}
-		end := in.Seq + uint32(len(in.Payload))
-		if machine.SeqGT(end, b.RcvNxt) {
-			end = b.RcvNxt
-		}
-		if due {
-			var ack *machine.Segment
-			for i := len(r.Out) - 1; i >= 0 && ack == nil; i-- {
-				if r.Out[i].Flags == machine.ACK && len(r.Out[i].Payload) == 0 {
-					ack = &r.Out[i]
-				}
-			}
-			if ack == nil || ack.NumSACK == 0 || ack.SACK[0] != (machine.SACKBlock{Left: in.Seq, Right: end}) {
-				w.fail(40, "%v got text it had received before (%s, RCV.NXT %d) and did not report [%d, %d) in a D-SACK block first (RFC 2883 4): %v",
-					r.Side, simnet.FormatSegment(in), b.RcvNxt, in.Seq, end, formatSegs(r.Out))
-				return
-			}
-		}
-	}
-	// The block with the segment just held comes first.
-	if r.Kind != simnet.Input || !g.opt.on(machine.OptSACKPermitted) || len(in.Payload) == 0 || !isSync(r.To) || droppedUnread(r) {
-		return
-	}
-	start := in.Seq
-	if machine.SeqLEQ(start, a.RcvNxt) || !c.Holds(start, start+1) {
-		return // in order, or not held
-	}
-	// The last pure ACK the record sent (SACK blocks ride on pure ACKs;
-	// one sent while the ACK was processed may precede the text).
-	for i := len(r.Out) - 1; i >= 0; i-- {
-		seg := &r.Out[i]
-		if seg.Flags != machine.ACK || len(seg.Payload) > 0 {
-			continue
-		}
-		k := 0
-		if seg.NumSACK > 1 && machine.SeqLEQ(seg.SACK[0].Right, seg.Ack) {
-			k = 1 // after a D-SACK block
-		}
-		if int(seg.NumSACK) <= k || !machine.SeqLEQ(seg.SACK[k].Left, start) || !machine.SeqLT(start, seg.SACK[k].Right) {
-			w.fail(40, "%v held %s out of order but its ACK %s does not report the block holding it first (RFC 2018 4)",
-				r.Side, simnet.FormatSegment(in), simnet.FormatSegment(seg))
-		}
-		return
-	}
-	if !a.ACKBudgetSpent {
-		w.fail(40, "%v held %s out of order and sent no pure ACK with SACK blocks (%v)", r.Side, simnet.FormatSegment(in), formatSegs(r.Out))
-	}
 }

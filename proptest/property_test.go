@@ -26,11 +26,13 @@ func drawWorld(t *rapid.T, base Options) *World {
 	// than one segment all occur.
 	// One run in four has buffers above the rings' first 4 KiB, so that
 	// they grow while holding data; one in eight a receive buffer above
-	// 64 KiB, so that a SYN cannot offer it whole (window scaling).
+	// 64 KiB, so that a SYN cannot offer it whole (window scaling): one
+	// of exactly 65,535 * 2 bytes (shift 1 covers it), one byte more
+	// (shift 2), or 1 GiB, the largest (shift 14, the largest).
 	if cfg.MSS == 0 && cfg.RcvBuf == 0 && cfg.SndBuf == 0 && rapid.IntRange(0, 3).Draw(t, "big") == 0 {
 		cfg.MSS, cfg.RcvBuf, cfg.SndBuf = 1000, 9000, 10000
 		if rapid.IntRange(0, 1).Draw(t, "huge") == 0 {
-			cfg.RcvBuf = 80000
+			cfg.RcvBuf = rapid.SampledFrom([]int{80000, 2 * machine.MaxWindow, 2*machine.MaxWindow + 1, 1 << 30}).Draw(t, "huge_rcvbuf")
 		}
 	}
 	if cfg.MSS == 0 {
@@ -62,11 +64,11 @@ func drawWorld(t *rapid.T, base Options) *World {
 			WindowShift:   uint8(rapid.SampledFrom([]int{0, 0, 1, 3}).Draw(t, who+"_shift")),
 		}
 	}
-	// ACK policy: delayed ACKs of 40 ms (the default), 200 ms or none; a
-	// quick-ACK phase of 2 segments (TestConfig), none or 16; Nagle on or
-	// off.
-	cfg.DelayedACK = []time.Duration{0, 200 * time.Millisecond, -1}[rapid.IntRange(0, 2).Draw(t, "delack")]
-	cfg.QuickACKs = []int{0, -1, 16}[rapid.IntRange(0, 2).Draw(t, "quickacks")]
+	// ACK policy: delayed ACKs of 40 ms (the default), 200 ms, 1 s (held
+	// to RFC 9293's 500 ms) or none; a quick-ACK phase of 2 segments
+	// (TestConfig), none, 16 or 1; Nagle on or off.
+	cfg.DelayedACK = []time.Duration{0, 200 * time.Millisecond, time.Second, -1}[rapid.IntRange(0, 3).Draw(t, "delack")]
+	cfg.QuickACKs = []int{0, -1, 16, 1}[rapid.IntRange(0, 3).Draw(t, "quickacks")]
 	cfg.NoDelay = rapid.Bool().Draw(t, "nodelay")
 	// SYN cookies for every SYN at a listener in one run of four.
 	cfg.SYNCookies = rapid.IntRange(0, 3).Draw(t, "syncookies") == 0

@@ -216,6 +216,34 @@ var scenarios = []scenario{
 		}
 		return w.Finish()
 	}},
+	{"new incarnation after sending faster than the ISN clock", func(w *World, p *pathRecorder) error {
+		// B sends 12,800 bytes in no time, closes first and reopens
+		// from TIME-WAIT 10 ms later: the ISN clock moved 2,500, so its
+		// new ISS must be raised above the old SND.NXT (invariant 16,
+		// RFC 1122 4.2.2.13).
+		if err := establish(w); err != nil {
+			return err
+		}
+		for range 400 {
+			w.Write(simnet.B, 32)
+			deliverAll(w)
+			w.Read(simnet.A, 64)
+		}
+		w.Close(simnet.B)
+		deliverAll(w)
+		w.Close(simnet.A)
+		deliverAll(w)
+		w.AdvanceBy(10 * time.Millisecond)
+		w.Connect(simnet.A)
+		deliverAll(w)
+		if err := w.Err(); err != nil {
+			return err
+		}
+		if !p.took(simnet.B, machine.RuleTimeWaitRcvSynNew) {
+			return fmt.Errorf("B did not take time_wait_rcv_syn_new: %v", p.rules[simnet.B])
+		}
+		return w.Finish()
+	}},
 	{"SYN+ACK in TIME-WAIT, SYN+FIN at a listener", func(w *World, p *pathRecorder) error {
 		if err := aInTimeWait(w); err != nil {
 			return err
@@ -302,6 +330,23 @@ var scenarios = []scenario{
 		if !p.took(simnet.B, machine.RuleListenRcvCookieAck) || w.Net().Conn(simnet.B).Vars().RcvQueued == 0 {
 			return fmt.Errorf("B took %v and holds %d bytes; want listen_rcv_cookie_ack with the text of A's first segment", p.rules[simnet.B], w.Net().Conn(simnet.B).Vars().RcvQueued)
 		}
+		w.Close(simnet.A)
+		return w.Finish()
+	}},
+	{"text and a FIN on a SYN+ACK", func(w *World, p *pathRecorder) error {
+		// B writes and closes in SYN-RECEIVED; its SYN+ACK reaches A
+		// with that text and the FIN (RFC 9293 allows both). A takes the
+		// text, leaves the FIN for B to send again, and both close.
+		w.Listen(simnet.B)
+		w.Connect(simnet.A)
+		w.Deliver(simnet.A, 0) // the SYN
+		w.Write(simnet.B, 6)
+		w.Inject(simnet.A, HandshakeText, 1)
+		a := w.Net().Conn(simnet.A).Vars()
+		if !p.took(simnet.A, machine.RuleSynSentRcvSynack) || a.RcvQueued != 6 || a.FinRcvd {
+			return fmt.Errorf("A took %v and holds %d bytes (FIN taken %v); want syn_sent_rcv_synack with 6 bytes and no FIN", p.rules[simnet.A], a.RcvQueued, a.FinRcvd)
+		}
+		deliverAll(w)
 		w.Close(simnet.A)
 		return w.Finish()
 	}},
@@ -513,8 +558,9 @@ func TestSynCookieMSS(t *testing.T) {
 }
 
 // TestSynCookieLifetime: a cookie is taken for at least one period (64 s)
-// after it was sent, across the counter's tick, and refused two periods
-// after (invariant 43 demands the first; this test the second). A's ACK
+// after it was sent, across the counter's tick, up to the end of the
+// period after its own, and refused from then on (invariant 43 demands
+// the first; this test the rest, at the exact boundary). A's ACK
 // of the cookie SYN+ACK is held in flight for the delay.
 func TestSynCookieLifetime(t *testing.T) {
 	for _, tc := range []struct {
@@ -525,6 +571,8 @@ func TestSynCookieLifetime(t *testing.T) {
 		{1000*cookiePeriod + time.Second, cookiePeriod - 2*time.Second, true},  // late in the next period
 		{1000*cookiePeriod - time.Second, cookiePeriod - 2*time.Second, true},  // a period later, across a tick
 		{1000*cookiePeriod + time.Second, 2*cookiePeriod + time.Second, false}, // expired
+		{1000 * cookiePeriod, 2*cookiePeriod - time.Millisecond, true},         // the next period's last instant
+		{1000 * cookiePeriod, 2 * cookiePeriod, false},                         // the one after's first
 	} {
 		cfg := testCfg()
 		cfg.SYNCookies, cfg.UserTimeout = true, time.Hour
@@ -548,6 +596,35 @@ func TestSynCookieLifetime(t *testing.T) {
 	}
 }
 
+// TestSynCookieForgeries: a listener with SYN cookies gets a SYN, then
+// the ACK of its cookie with one hashed field altered (the MSS bits, the
+// ISN it answers, the counter, the option bits or the hash itself),
+// which it must refuse, then the real ACK, which makes the connection;
+// with and without options (invariant 43 judges every step).
+func TestSynCookieForgeries(t *testing.T) {
+	for alt := uint32(0); alt < 5; alt++ {
+		for opts := uint32(0); opts < 3; opts++ {
+			// k%5 == 4 selects the exchange, k/5 the altered field,
+			// k%3 the SYN's options (cookieExchange).
+			k := uint32(4)
+			for k/5%5 != alt || k%3 != opts {
+				k += 5
+			}
+			cfg := testCfg()
+			cfg.SYNCookies = true
+			w := NewWorld(Options{Config: cfg})
+			w.Listen(simnet.B)
+			w.Inject(simnet.B, ForgedCookie, k)
+			if err := w.Err(); err != nil {
+				t.Fatalf("k=%d: %v", k, err)
+			}
+			if st := w.State(simnet.B); st != machine.StateEstablished {
+				t.Fatalf("k=%d: B in %v after the cookie's ACK, want ESTABLISHED\n%s", k, st, w.Trace())
+			}
+		}
+	}
+}
+
 // TestSynCookieNoMSSOption: a SYN without an MSS option answered by a
 // cookie gives the connection the MSS RFC 9293 3.7.1 assumes, 536, as a
 // SYN carrying 536 would (invariant 43 checks it on the way).
@@ -556,7 +633,7 @@ func TestSynCookieNoMSSOption(t *testing.T) {
 	cfg.MSS, cfg.RcvBuf, cfg.SndBuf, cfg.SYNCookies = 1460, 9000, 10000, true
 	w := NewWorld(Options{Config: cfg})
 	w.Listen(simnet.B)
-	w.Inject(simnet.B, ForgedCookie, 4) // a SYN with no MSS option, then its cookie's ACK
+	w.Inject(simnet.B, ForgedCookie, 14) // a SYN with no MSS option or other options, then its cookie's ACK
 	if err := w.Err(); err != nil {
 		t.Fatalf("%v\n%s", err, w.Trace())
 	}

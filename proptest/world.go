@@ -146,6 +146,11 @@ type sideState struct {
 	normalEnd bool   // the last connection ended by TIME-WAIT's timeout or LAST-ACK's ACK
 	discarded uint32 // bytes still queued, unread, when the last connection's TCB was deleted
 	shrunk    bool   // a hostile segment shrank the send window
+	listener  bool   // the Conn was told a listener exists (SetAcceptIncarnation), since its last Reset
+	// The latest TSval this side sent, on any connection, and when.
+	tsSent    bool
+	tsLast    uint32
+	tsSentAt  time.Duration
 	issSet    bool
 	iss       uint32 // ISS of the latest TCB, and when it was chosen
 	issAt     time.Duration
@@ -249,6 +254,7 @@ func (w *World) Listen(s simnet.Side) bool {
 	w.reuse(s)
 	err := w.net.Listen(s)
 	w.conn(s).SetAcceptIncarnation(true) // a listener exists (RFC 6191)
+	w.side[s].listener = true
 	if !w.quiet {
 		w.note("%v listen: %v", s, err)
 	}
@@ -290,6 +296,7 @@ func (w *World) reuse(s simnet.Side) {
 	if w.side[s].opens%2 == 0 {
 		c := w.conn(s)
 		c.Reset(c.Config(), c.Tuple())
+		w.side[s].listener = false
 		w.side[s].noDelay = c.Config().NoDelay
 		w.side[s].keepalive = c.Config().KeepAlive
 	}
@@ -297,12 +304,16 @@ func (w *World) reuse(s simnet.Side) {
 
 // SetKeepAlive sets side s's keepalive, as an application would.
 func (w *World) SetKeepAlive(s simnet.Side, k machine.KeepAlive) {
-	w.conn(s).SetKeepAlive(w.net.Now(), k)
+	c := w.conn(s)
+	c.SetKeepAlive(w.net.Now(), k)
 	w.side[s].keepalive = k
 	if !w.quiet {
 		w.note("%v SetKeepAlive(%+v)", s, k)
 	}
 	w.moved()
+	v := c.Vars()
+	at, armed := c.NextDeadline()
+	w.checkKeepaliveArmed(s, c.State(), &v, w.net.Now(), at, armed)
 }
 
 // SetNoDelay turns Nagle's algorithm off (true) or on for side s's

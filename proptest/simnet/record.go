@@ -57,11 +57,13 @@ type Record struct {
 	// Deadline is the Conn's next timer after the call.
 	Deadline time.Duration
 	HasTimer bool
-	// Retransmits is Conn.Counters().Retransmits before and after the call.
-	RetransmitsBefore, Retransmits uint64
-	Readable                       int  // Conn.Readable() after the call
-	PeerClosed                     bool // Conn.PeerClosed() after the call
-	ConnErr                        error
+	// Retransmits and ChallengeACKs are Conn.Counters()'s before and
+	// after the call.
+	RetransmitsBefore, Retransmits     uint64
+	ChallengeACKsBefore, ChallengeACKs uint64
+	Readable                           int  // Conn.Readable() after the call
+	PeerClosed                         bool // Conn.PeerClosed() after the call
+	ConnErr                            error
 }
 
 func (r *Record) String() string {
@@ -142,7 +144,7 @@ func (n *Net) begin(s Side, k Kind, call string) *Record {
 	r := &n.records[len(n.records)-1]
 	steps, out := r.Steps[:0], r.Out[:0]
 	*r = Record{Side: s, Kind: k, Call: call, Now: n.now, From: c.State(), Before: c.Vars(), Steps: steps, Out: out,
-		RetransmitsBefore: c.Counters().Retransmits}
+		RetransmitsBefore: c.Counters().Retransmits, ChallengeACKsBefore: c.Counters().ChallengeACKs}
 	n.cur = r
 	return r
 }
@@ -155,7 +157,7 @@ func (n *Net) end(s Side, r *Record, k int, err error) {
 		r.N, r.Err = k, err
 		r.Deadline, r.HasTimer = c.NextDeadline()
 		r.Readable, r.PeerClosed, r.ConnErr = c.Readable(), c.PeerClosed(), c.Err()
-		r.Retransmits = c.Counters().Retransmits
+		r.Retransmits, r.ChallengeACKs = c.Counters().Retransmits, c.Counters().ChallengeACKs
 	}
 	n.flush(s, r)
 }

@@ -26,8 +26,8 @@
 // A mutant is applied with `go test -overlay`, so the tree is never
 // written. It is killed when `go test ./proptest` (the rapid property
 // suite with 1,000 cases, coverage and scenarios, without the hand-picked
-// mutation tests) fails, panics or times out (20 s; the suite takes 2), or else when the checker's exploration test
-// in ./proptest/check does. A mutant that does not compile is reported as
+// mutation tests) fails, panics or times out (45 s, compiling included),
+// or else when the checker's exploration test in ./proptest/check does. A mutant that does not compile is reported as
 // invalid and not counted. The last line is
 //
 //	mutants: K killed of N (P%)

@@ -64,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.seed, "seed", 0, "`seed` of the sample (0: from the clock; printed, to repeat a run)")
 	fs.IntVar(&o.jobs, "j", max(runtime.NumCPU()/2, 1), "mutants tested at once")
 	fs.IntVar(&o.checks, "checks", 1000, "rapid cases of the property test per mutant")
-	fs.DurationVar(&o.timeout, "timeout", 20*time.Second, "per test run (the suite takes about 2 s); a mutant that hangs is killed by it")
+	fs.DurationVar(&o.timeout, "timeout", 45*time.Second, "per test run, compiling included (the suite takes about 10 s on 2 busy vCPUs); a mutant that hangs is killed by it")
 	fs.StringVar(&runExpr, "run", "", "only mutants whose ID matches `regexp`")
 	fs.BoolVar(&o.list, "list", false, "list the mutants and exit")
 	fs.BoolVar(&o.planted, "planted", false, "run the hand-written planted bugs (planted.go) instead: each must be caught by its invariant")

@@ -162,6 +162,36 @@ var plantedBugs = []planted{
 		[]edit{{"tcb.go", "\t\tt.maxSndWnd = max(t.maxSndWnd, wnd)\n", "\n"}}},
 	{"sack-in-seq-order", 40, "SACK blocks are reported in sequence order, not the most recently received first (RFC 2018 4)",
 		[]edit{{"sack.go", "\tfor _, seq := range t.recent[:t.nRecent] {", "\tfor _, seq := range t.recent[:0] {"}}},
+	{"synack-text-dropped", 26, "text on a SYN+ACK is not taken (RFC 9293 3.10.7.3 processes it)",
+		[]edit{{"tcb.go", "c.view = segView{seq: s.Seq + 1, payload: s.Payload}", "c.view = segView{seq: s.Seq + 1}"}}},
+	{"paws-forever", 39, "TS.Recent never goes invalid: after 24 days of silence the peer's timestamps, past half their range, are taken for old ones (RFC 7323 5.5)",
+		[]edit{{"options.go", "SeqLT(s.TSVal, t.tsRecent) && c.now-t.tsRecentAt < pawsIdle", "SeqLT(s.TSVal, t.tsRecent)"}}},
+	{"iss-below-old-snd-nxt", 16, "a new incarnation's ISS is the clock's alone, below the old connection's SND.NXT when it sent faster than the clock ran (RFC 1122 4.2.2.13)",
+		[]edit{{"tcb.go", "\t\tiss = t.prevSndNxt\n", "\n"}}},
+	{"quickack-one-more", 41, "one in-order segment more than QuickACKs is ACKed at once",
+		[]edit{{"delack.go", "t.dataSegs <= uint32(c.cfg.quickACKs())", "t.dataSegs <= uint32(c.cfg.quickACKs())+1"}}},
+	{"delack-timer-kept", 41, "an ACK sent does not disarm the delayed-ACK timer, which later sends an ACK with nothing new",
+		[]edit{{"delack.go", "\tc.t.disarm(timerDelACK)\n", "\n"}}},
+	{"gap-ack-delayed", 41, "text that fills a gap waits for a delayed ACK",
+		[]edit{{"recv.go", "if gap || !c.delayACK() {", "if !c.delayACK() && gap == gap {"}}},
+	{"keepalive-not-armed", 42, "SetKeepAlive on an idle connection arms no timer: no probe until some other event",
+		[]edit{{"keepalive.go", "\tif c.state != StateClosed {\n\t\tc.armKeepalive()\n\t}\n", "\n"}}},
+	{"keepalive-one-more-probe", 42, "a probe more than Count before giving up",
+		[]edit{{"keepalive.go", "return c.t.kaProbes >= c.ka.Count", "return c.t.kaProbes > c.ka.Count"}}},
+	{"cookie-ts-ahead", 39, "a cookie SYN+ACK's timestamp may be ahead of the clock, so the connection's later TSvals go back",
+		[]edit{{"cookie.go", "\t\t\tts -= cookieTSBits + 1\n", "\n"}}},
+	{"cookie-hash-no-bits", 43, "the cookie's hash leaves out the option bits its timestamp carries: an ACK echoing other bits is taken",
+		[]edit{{"cookie.go", "\tmsg[tupleLen+9] = bits\n", "\n"}}},
+	{"incarnation-ts-one-side", 16, "RFC 6191's timestamp test applied when only one of the connection and the SYN has timestamps",
+		[]edit{{"tcb.go", "if c.t.opts.Has(OptTimestamps) && s.Opts.Has(OptTimestamps) {\n\t\treturn SeqGT(s.TSVal, c.t.tsRecent)", "if c.t.opts.Has(OptTimestamps) || s.Opts.Has(OptTimestamps) {\n\t\treturn SeqGT(s.TSVal, c.t.tsRecent)"}}},
+	{"sack-four-beside-ts", 44, "four SACK blocks beside the timestamps option: 48 bytes of options",
+		[]edit{{"options.go", "room = MaxSACKBlocks - 1 //", "room = MaxSACKBlocks //"}}},
+	{"sack-one-block", 44, "a pure ACK reports one SACK block, not as many as fit",
+		[]edit{{"sack.go", "\t\tif n < room {", "\t\tif n < min(room, 1) {"}}},
+	{"sack-duplicate-blocks", 44, "a held range reported twice on one ACK (the most recent, then again in sequence order)",
+		[]edit{{"sack.go", "if b.Left == r.start && b.Right == r.end {", "if b.Left == r.start && b.Right == r.end && n < 0 {"}}},
+	{"sack-on-data", 44, "SACK blocks on data segments too",
+		[]edit{{"options.go", "seg.Flags&ACK != 0 && len(seg.Payload) == 0 &&", "seg.Flags&ACK != 0 &&"}}},
 }
 
 // plantedMutant builds the overlay of p.
@@ -195,10 +225,31 @@ var plantedAlso = map[string][]int{
 	// or, where it fits the buffer's room, taken past the edge advertised
 	// (21), whichever a run meets first.
 	"no-right-trim": {21},
+	// A stale echo's sample breaks the RTO's bounds (25) or the count of
+	// samples per round trip (34), whichever a run meets first.
+	"rttm-flight-kept": {34},
+	// Sequence order breaks the rule for the first block (40) and for
+	// those after it (44).
+	"sack-in-seq-order": {44},
+	// Text on a SYN+ACK dropped: the peer's bytes arrive later, and the
+	// first check to see the difference may be the ACKs (4) or the
+	// text's place (26).
+	"synack-text-dropped": {4},
+}
+
+// plantedPanics are the planted bugs that may also be caught by a panic
+// of the machine itself before any invariant sees them.
+var plantedPanics = map[string]bool{
+	// Plain comparisons break the send ring's offsets where a run
+	// crosses 2^32: a scenario's segment can make it slice out of range.
+	"no-wrap": true,
 }
 
 // caughtBy reports whether why names p's invariant or one of its others.
 func caughtBy(p planted, why string) bool {
+	if why == "panic" && plantedPanics[p.name] {
+		return true
+	}
 	for _, inv := range append([]int{p.invariant}, plantedAlso[p.name]...) {
 		if why == fmt.Sprintf("invariant %d", inv) {
 			return true

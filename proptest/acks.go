@@ -50,27 +50,25 @@ func (w *World) rcvEffMSS(s simnet.Side, g *flowGhost) uint32 {
 
 // delayedACK is the longest side s may hold an ACK back.
 func (w *World) delayedACK(s simnet.Side) time.Duration {
-	d := w.net.Config(s).DelayedACK
-	switch {
-	case d < 0:
-		return 0
-	case d == 0:
-		return defaultDelayedACK
-	}
-	return min(d, rfcMaxDelayedACK)
+	return min(offOrDefault(w.net.Config(s).DelayedACK, defaultDelayedACK), rfcMaxDelayedACK)
 }
 
 // quickACKs is how many in-order segments at the start of side s's
 // connection are ACKed at once.
 func (w *World) quickACKs(s simnet.Side) uint32 {
-	q := w.net.Config(s).QuickACKs
+	return uint32(offOrDefault(w.net.Config(s).QuickACKs, defaultQuickACKs))
+}
+
+// offOrDefault reads a Config field where a negative value turns the
+// feature off (0) and zero takes the default.
+func offOrDefault[T int | time.Duration](v, def T) T {
 	switch {
-	case q < 0:
+	case v < 0:
 		return 0
-	case q == 0:
-		return defaultQuickACKs
+	case v == 0:
+		return def
 	}
-	return uint32(q)
+	return v
 }
 
 // checkDelayedACK is invariant 41 (RFC 9293 3.8.6.3, RFC 5681 4.2): after

@@ -157,8 +157,12 @@ const pawsIdle = 24 * 24 * time.Hour
 func (c *Conn) pawsReject(s *Segment) bool {
 	t := &c.t
 	return t.opts.Has(OptTimestamps) && s.Opts.Has(OptTimestamps) && s.Flags&RST == 0 &&
-		SeqLT(s.TSVal, t.tsRecent) && c.now-t.tsRecentAt < pawsIdle
+		SeqLT(s.TSVal, t.tsRecent) && c.tsRecentValid()
 }
+
+// tsRecentValid reports whether TS.Recent is still valid: updated within
+// pawsIdle (RFC 7323 5.5).
+func (c *Conn) tsRecentValid() bool { return c.now-c.t.tsRecentAt < pawsIdle }
 
 // PawsReject is guard paws_reject (RFC 7323 5.3 R1).
 func (c *Conn) PawsReject() bool { return c.seg != nil && c.pawsReject(c.seg) }
@@ -190,7 +194,7 @@ func (c *Conn) timestampRTT(flight uint32) {
 func (c *Conn) noteTimestamp(s *Segment) {
 	t := &c.t
 	if t.opts.Has(OptTimestamps) && s.Opts.Has(OptTimestamps) &&
-		(SeqGEQ(s.TSVal, t.tsRecent) || c.now-t.tsRecentAt >= pawsIdle) && SeqLEQ(s.Seq, t.lastAckSent) {
+		(SeqGEQ(s.TSVal, t.tsRecent) || !c.tsRecentValid()) && SeqLEQ(s.Seq, t.lastAckSent) {
 		t.tsRecent, t.tsRecentAt = s.TSVal, c.now
 	}
 }

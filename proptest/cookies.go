@@ -131,6 +131,10 @@ func (w *World) checkCookies(r *simnet.Record, g *flowGhost) {
 						r.Side, simnet.FormatSegment(in), len(in.Payload), in.Flags.Has(machine.FIN), c.wnd, a.RcvNxt, a.RcvQueued, want, n)
 					return
 				}
+				if want != in.Seq+n && !hasAck(r.Out, want) { // a FIN taken is ACKed at once
+					w.fail(43, "%v took the FIN on %s, its cookie's ACK, but sent no ACK of %d: %v", r.Side, simnet.FormatSegment(in), want, formatSegs(r.Out))
+					return
+				}
 			}
 			g.opt = c.opt                                      // the options the cookie exchange negotiated
 			g.advValid, g.advEdge = true, in.Seq+uint32(c.wnd) // the edge its SYN+ACK advertised

@@ -476,7 +476,7 @@ func (w *World) checkStep(r *simnet.Record, t *simnet.Transition) {
 	case machine.RuleSynSentRcvSynack:
 		// y+1, and the text the SYN+ACK carried as far as our SYN's
 		// window reaches (invariant 26).
-		want := in.Seq + 1 + uint32(min(len(in.Payload), w.net.Config(s).RcvBuf, machine.MaxWindow))
+		want := in.Seq + 1 + min(uint32(len(in.Payload)), st.flow.opt.synWnd)
 		if !hasAck(r.Out, want) {
 			w.fail(4, "%v [%v]: the handshake ACK must acknowledge y+1 and the text taken = %d (y = %d); sent %v", s, t.Rule, want, in.Seq, formatSegs(r.Out))
 			return

@@ -381,10 +381,11 @@ func (w *World) checkAcceptability(r *simnet.Record) {
 }
 
 // checkHandshakeText is invariant 26 for the segment that completes a
-// handshake (RFC 9293 3.10.7.3, 3.10.7.4; RFC 4987 3.6 for a cookie's
-// ACK): its text, as far as the window reaches, is taken in order, then
-// its FIN when all the text was (not on a SYN+ACK, whose FIN the peer
-// sends again); the FIN, or a SYN+ACK, is ACKed at once.
+// handshake (RFC 9293 3.10.7.3, 3.10.7.4; a cookie's ACK, RFC 4987 3.6,
+// is checkCookies' to judge): its text, as far as the window reaches, is
+// taken in order, then its FIN when all the text was (not on a SYN+ACK,
+// whose FIN the peer sends again); the FIN, or a SYN+ACK, is ACKed at
+// once.
 func (w *World) checkHandshakeText(r *simnet.Record) {
 	in, b, a := &r.In, &r.Before, &r.After
 	if r.Kind != simnet.Input || len(r.Steps) == 0 || len(in.Payload) == 0 && !in.Flags.Has(machine.FIN) {
@@ -393,16 +394,14 @@ func (w *World) checkHandshakeText(r *simnet.Record) {
 	var start, wnd uint32
 	switch rule := r.Steps[0].Rule; {
 	case rule == machine.RuleSynSentRcvSynack:
-		start, wnd = in.Seq+1, uint32(min(w.net.Config(r.Side).RcvBuf, machine.MaxWindow))
+		start, wnd = in.Seq+1, w.side[r.Side].flow.opt.synWnd // our SYN's window
 	case rule == machine.RuleSynRcvdRcvAck || rule == machine.RuleSynRcvdRcvFin:
+		if in.Seq != b.RcvNxt {
+			return // not at RCV.NXT: the acceptability test trims it
+		}
 		start, wnd = b.RcvNxt, b.RcvWnd
-	case cookieRule(rule):
-		start, wnd = in.Seq, uint32(min(w.net.Config(r.Side).RcvBuf, machine.MaxWindow))
 	default:
-		return
-	}
-	if in.Seq+boolSeq(in.Flags.Has(machine.SYN)) != start {
-		return // not at RCV.NXT: the acceptability test trims it
+		return // a cookie's ACK: checkCookies judges it with its SYN+ACK's window
 	}
 	n := min(uint32(len(in.Payload)), wnd)
 	want := start + n
@@ -421,12 +420,4 @@ func (w *World) checkHandshakeText(r *simnet.Record) {
 	if acked && !hasAck(r.Out, want) {
 		w.fail(26, "%v took %s by [%v] but sent no ACK of %d: %v", r.Side, simnet.FormatSegment(in), r.Steps[0].Rule, want, formatSegs(r.Out))
 	}
-}
-
-// boolSeq is 1 for true: the sequence number a SYN or FIN takes.
-func boolSeq(b bool) uint32 {
-	if b {
-		return 1
-	}
-	return 0
 }

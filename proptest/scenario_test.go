@@ -65,6 +65,33 @@ func deliverAll(w *World) {
 	}
 }
 
+// reopenFromTimeWait closes an open connection, B first, so that B is in
+// TIME-WAIT, then lets 10 ms pass (A's next ISN is higher) and has A
+// connect again: B must take time_wait_rcv_syn_new and both sides open
+// the new incarnation.
+func reopenFromTimeWait(w *World, p *pathRecorder) error {
+	w.Close(simnet.B)
+	deliverAll(w)
+	w.Close(simnet.A)
+	deliverAll(w)
+	if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateClosed || b != machine.StateTimeWait {
+		return fmt.Errorf("A is %v and B is %v, want CLOSED and TIME-WAIT", a, b)
+	}
+	w.AdvanceBy(10 * time.Millisecond)
+	w.Connect(simnet.A)
+	deliverAll(w)
+	if err := w.Err(); err != nil {
+		return err // an invariant (16 for the new ISS) broke on the way
+	}
+	if !p.took(simnet.B, machine.RuleTimeWaitRcvSynNew) {
+		return fmt.Errorf("B did not take time_wait_rcv_syn_new: %v", p.rules[simnet.B])
+	}
+	if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateEstablished || b != machine.StateEstablished {
+		return fmt.Errorf("the new incarnation did not open: A is %v, B is %v", a, b)
+	}
+	return nil
+}
+
 // aInTimeWait opens a connection and closes it, A first, so that A is in
 // TIME-WAIT.
 func aInTimeWait(w *World) error {
@@ -198,21 +225,8 @@ var scenarios = []scenario{
 		if err := establish(w); err != nil {
 			return err
 		}
-		w.Close(simnet.B) // B, the listener's side, closes first
-		deliverAll(w)
-		w.Close(simnet.A)
-		deliverAll(w)
-		if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateClosed || b != machine.StateTimeWait {
-			return fmt.Errorf("A is %v and B is %v, want CLOSED and TIME-WAIT", a, b)
-		}
-		w.AdvanceBy(10 * time.Millisecond) // A's next ISN is higher
-		w.Connect(simnet.A)
-		deliverAll(w)
-		if !p.took(simnet.B, machine.RuleTimeWaitRcvSynNew) {
-			return fmt.Errorf("B did not take time_wait_rcv_syn_new: %v", p.rules[simnet.B])
-		}
-		if a, b := w.State(simnet.A), w.State(simnet.B); a != machine.StateEstablished || b != machine.StateEstablished {
-			return fmt.Errorf("the new incarnation did not open: A is %v, B is %v", a, b)
+		if err := reopenFromTimeWait(w, p); err != nil {
+			return err
 		}
 		return w.Finish()
 	}},
@@ -229,18 +243,8 @@ var scenarios = []scenario{
 			deliverAll(w)
 			w.Read(simnet.A, 64)
 		}
-		w.Close(simnet.B)
-		deliverAll(w)
-		w.Close(simnet.A)
-		deliverAll(w)
-		w.AdvanceBy(10 * time.Millisecond)
-		w.Connect(simnet.A)
-		deliverAll(w)
-		if err := w.Err(); err != nil {
+		if err := reopenFromTimeWait(w, p); err != nil {
 			return err
-		}
-		if !p.took(simnet.B, machine.RuleTimeWaitRcvSynNew) {
-			return fmt.Errorf("B did not take time_wait_rcv_syn_new: %v", p.rules[simnet.B])
 		}
 		return w.Finish()
 	}},

@@ -20,12 +20,13 @@ import (
 const (
 	goMachineFile   = "machine_gen.go"
 	goStatelessFile = "stateless_gen.go"
-	goMachinePkg    = "github.com/tcpfsm/tcpfsm/machine"
 	goStatelessPkg  = "github.com/qmuntal/stateless"
 )
 
-// Go returns the generated Go files for package machine, keyed by file name
-// ("machine_gen.go", "stateless_gen.go"). specName is the spec path relative to the
+// Go returns the generated Go files for the package the spec names (its go
+// key), keyed by file name: "machine_gen.go" and "stateless_gen.go", each
+// led by the lower-case prefix and "_" when the spec has a prefix. Every
+// package-level name the files declare carries the prefix. specName is the spec path relative to the
 // module root, e.g. "spec/tcp.yaml", used in the header. Output is deterministic.
 //
 // machine_gen.go holds the State, Event and Rule enums, the rule metadata, the
@@ -48,8 +49,8 @@ func Go(m *spec.Machine, specName string) (map[string][]byte, error) {
 		name string
 		f    *jen.File
 	}{
-		{goMachineFile, g.machineFile()},
-		{goStatelessFile, g.statelessFile()},
+		{g.fileName(goMachineFile), g.machineFile()},
+		{g.fileName(goStatelessFile), g.statelessFile()},
 	} {
 		var buf bytes.Buffer
 		if err := file.f.Render(&buf); err != nil {
@@ -86,7 +87,7 @@ type goGen struct {
 // goRule is a spec rule with its names resolved.
 type goRule struct {
 	r        *spec.Rule
-	id       string // Go constant, "Rule"+GoName(ID)
+	id       string // Go constant, g.n("Rule")+GoName(ID)
 	recorder string // stateless guard that records the rule, "rule"+GoName(ID)
 	from     []int
 	on       []int
@@ -124,12 +125,34 @@ var goReserved = []string{
 	"context", "fmt", "stateless", "strconv",
 }
 
+// fileName is the name of a generated file: with a prefix, the prefix in
+// lower case comes first ("cc_machine_gen.go"), so that machines sharing a
+// package keep their files apart.
+func (g *goGen) fileName(base string) string {
+	if g.m.Go.Prefix == "" {
+		return base
+	}
+	return strings.ToLower(g.m.Go.Prefix) + "_" + base
+}
+
+// goImports are the package names the generated files import: the prefix
+// never applies to them.
+var goImports = map[string]bool{"context": true, "fmt": true, "stateless": true, "strconv": true}
+
 func newGoGen(m *spec.Machine, specName string) (*goGen, error) {
 	if m == nil {
 		return nil, errors.New("gen: no spec (nil *spec.Machine)")
 	}
 	if specName == "" || strings.ContainsAny(specName, "\r\n") {
 		return nil, fmt.Errorf("gen: spec name %q must be one non-empty line", specName)
+	}
+	switch pkg := m.Go.PackageName(); {
+	case m.Go.Package == "":
+		return nil, fmt.Errorf("gen: %s names no Go package: add go: {package: import/path, prefix: Name} to the spec", specName)
+	case !token.IsIdentifier(pkg) || pkg == "main":
+		return nil, fmt.Errorf("gen: %s: go.package %q does not end in a usable Go package name", specName, m.Go.Package)
+	case m.Go.Prefix != "" && (!token.IsIdentifier(m.Go.Prefix) || !token.IsExported(m.Go.Prefix)):
+		return nil, fmt.Errorf("gen: %s: go.prefix %q is not an exported Go identifier", specName, m.Go.Prefix)
 	}
 	g := &goGen{
 		m:         m,
@@ -142,6 +165,9 @@ func newGoGen(m *spec.Machine, specName string) (*goGen, error) {
 		methods:   map[string]string{},
 	}
 	for _, name := range goReserved {
+		if !goImports[name] {
+			name = g.n(name)
+		}
 		g.pkgNames[name] = "a name the generator always declares or imports"
 	}
 	g.resolve()
@@ -205,7 +231,7 @@ func (g *goGen) resolve() {
 			g.errorf(s.Pos, "state %s is declared twice", s.Name)
 		}
 		g.stateIdx[s.Name] = i
-		id := "State" + spec.GoName(s.Name)
+		id := g.n("State") + spec.GoName(s.Name)
 		g.declare(id, "state "+s.Name, s.Pos)
 		g.states = append(g.states, id)
 	}
@@ -217,13 +243,13 @@ func (g *goGen) resolve() {
 			g.errorf(e.Pos, "event %s is declared twice", e.Name)
 		}
 		g.eventIdx[e.Name] = i
-		id := "Event" + spec.GoName(e.Name)
+		id := g.n("Event") + spec.GoName(e.Name)
 		g.declare(id, "event "+e.Name, e.Pos)
 		g.events = append(g.events, id)
 		kind := ""
 		for _, k := range goKinds {
 			if k.kind == e.Kind {
-				kind = k.id
+				kind = g.n(k.id)
 			}
 		}
 		if kind == "" {
@@ -273,7 +299,7 @@ func (g *goGen) resolve() {
 
 func (g *goGen) resolveRule(r *spec.Rule) goRule {
 	what := "rule " + r.ID
-	gr := goRule{r: r, id: "Rule" + spec.GoName(r.ID), recorder: "rule" + spec.GoName(r.ID), to: -1}
+	gr := goRule{r: r, id: g.n("Rule") + spec.GoName(r.ID), recorder: g.n("rule" + spec.GoName(r.ID)), to: -1}
 	if r.ID == "" {
 		g.errorf(r.Pos, "a rule has no id")
 	} else {
@@ -379,6 +405,7 @@ func (g *goGen) nameGuardFuncs() {
 				name = "not" + spec.GoName(gd.Name)
 				what = "negated guard !" + gd.Name
 			}
+			name = g.n(name)
 			g.declare(name, what+" (its stateless guard function)", gd.Pos)
 			g.guardFuncs[c.guard][form] = name
 		}
@@ -411,6 +438,26 @@ func goUnique(list []int) []int {
 		}
 	}
 	return out
+}
+
+// n is the Go name of a package-level name the generator declares, with
+// the spec's prefix: "State" stays "State" without one and becomes
+// "CCState" with prefix CC; unexported names take the prefix in lower case
+// ("stateNames", "ccStateNames").
+func (g *goGen) n(name string) string {
+	p := g.m.Go.Prefix
+	switch {
+	case p == "":
+		return name
+	case token.IsExported(name):
+		return p + name
+	}
+	return strings.ToLower(p) + goUpperFirst(name)
+}
+
+func goUpperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func goLowerFirst(s string) string {
@@ -447,7 +494,7 @@ func (g *goGen) cite(rfc string) string {
 }
 
 func (g *goGen) newFile() *jen.File {
-	f := jen.NewFilePathName(goMachinePkg, "machine")
+	f := jen.NewFilePathName(g.m.Go.Package, g.m.Go.PackageName())
 	f.HeaderComment(g.header())
 	return f
 }
@@ -511,7 +558,7 @@ func (g *goGen) stateDecls(f *jen.File) {
 	m := g.m
 	f.Add(goComment("State is a state of the %s machine. States are numbered in spec order;", m.Name))
 	f.Add(goComment("a new machine starts in %s.", g.states[g.stateIdx[m.Initial]]))
-	f.Type().Id("State").Uint8()
+	f.Type().Id(g.n("State")).Uint8()
 	f.Line()
 	var defs []jen.Code
 	names := make([]string, len(m.States))
@@ -528,7 +575,7 @@ func (g *goGen) stateDecls(f *jen.File) {
 		doc = goSentence(doc)
 		def := jen.Id(g.states[i])
 		if i == 0 {
-			def.Id("State").Op("=").Iota()
+			def.Id(g.n("State")).Op("=").Iota()
 		}
 		defs = append(defs, goComment("%s", doc), def)
 	}
@@ -536,39 +583,39 @@ func (g *goGen) stateDecls(f *jen.File) {
 	f.Const().Defs(defs...)
 	f.Line()
 	f.Add(goComment("NumStates is the number of states."))
-	f.Const().Id("NumStates").Op("=").Lit(len(m.States))
+	f.Const().Id(g.n("NumStates")).Op("=").Lit(len(m.States))
 	f.Line()
-	goEnumStringer(f, "s", "State", "stateNames", `String returns the state's spec name, e.g. "SYN-SENT".`)
-	goEnumLookup(f, "s", "State", "Doc", "string", "stateDocs", jen.Lit(""), "Doc returns the state's description from the spec.")
-	goTable(f, "stateNames", "NumStates", "string", g.states, goStrings(names))
-	goTable(f, "stateDocs", "NumStates", "string", g.states, goStrings(docs))
+	goEnumStringer(f, "s", g.n("State"), g.n("stateNames"), `String returns the state's spec name, e.g. "SYN-SENT".`)
+	goEnumLookup(f, "s", g.n("State"), "Doc", "string", g.n("stateDocs"), jen.Lit(""), "Doc returns the state's description from the spec.")
+	goTable(f, g.n("stateNames"), g.n("NumStates"), "string", g.states, goStrings(names))
+	goTable(f, g.n("stateDocs"), g.n("NumStates"), "string", g.states, goStrings(docs))
 }
 
 func (g *goGen) eventDecls(f *jen.File) {
 	m := g.m
 	f.Add(goComment("EventKind says where an event comes from."))
-	f.Type().Id("EventKind").Uint8()
+	f.Type().Id(g.n("EventKind")).Uint8()
 	f.Line()
 	var defs []jen.Code
 	var kindIDs, kindNames []string
 	for i, k := range goKinds {
-		def := jen.Id(k.id)
+		def := jen.Id(g.n(k.id))
 		if i == 0 {
-			def.Id("EventKind").Op("=").Iota()
+			def.Id(g.n("EventKind")).Op("=").Iota()
 		}
 		defs = append(defs, def.Add(goComment("%s", k.doc)))
-		kindIDs = append(kindIDs, k.id)
+		kindIDs = append(kindIDs, g.n(k.id))
 		kindNames = append(kindNames, string(k.kind))
 	}
 	f.Add(goComment("Event kinds."))
 	f.Const().Defs(defs...)
 	f.Line()
-	goEnumStringer(f, "k", "EventKind", "eventKindNames", `String returns the kind's spec name: "user", "segment" or "timer".`)
-	goTable(f, "eventKindNames", strconv.Itoa(len(goKinds)), "string", kindIDs, goStrings(kindNames))
+	goEnumStringer(f, "k", g.n("EventKind"), g.n("eventKindNames"), `String returns the kind's spec name: "user", "segment" or "timer".`)
+	goTable(f, g.n("eventKindNames"), strconv.Itoa(len(goKinds)), "string", kindIDs, goStrings(kindNames))
 
 	f.Add(goComment("Event is an input to the %s machine: a user call, a classified segment or a", m.Name))
 	f.Add(goComment("timer. Events are numbered in spec order."))
-	f.Type().Id("Event").Uint8()
+	f.Type().Id(g.n("Event")).Uint8()
 	f.Line()
 	defs = nil
 	names := make([]string, len(m.Events))
@@ -578,7 +625,7 @@ func (g *goGen) eventDecls(f *jen.File) {
 		names[i], docs[i], kinds[i] = e.Name, e.Doc, jen.Id(g.kinds[i])
 		def := jen.Id(g.events[i])
 		if i == 0 {
-			def.Id("Event").Op("=").Iota()
+			def.Id(g.n("Event")).Op("=").Iota()
 		}
 		defs = append(defs, goComment("%s", goSentence(fmt.Sprintf("%s is %s, a %s event: %s", g.events[i], e.Name, e.Kind, e.Doc))), def)
 	}
@@ -588,26 +635,26 @@ func (g *goGen) eventDecls(f *jen.File) {
 		f.Line()
 	}
 	f.Add(goComment("NumEvents is the number of events."))
-	f.Const().Id("NumEvents").Op("=").Lit(len(m.Events))
+	f.Const().Id(g.n("NumEvents")).Op("=").Lit(len(m.Events))
 	f.Line()
-	goEnumStringer(f, "e", "Event", "eventNames", `String returns the event's spec name, e.g. "rcv_syn".`)
-	goEnumLookup(f, "e", "Event", "Kind", "EventKind", "eventKinds", jen.Op("^").Id("EventKind").Call(jen.Lit(0)),
+	goEnumStringer(f, "e", g.n("Event"), g.n("eventNames"), `String returns the event's spec name, e.g. "rcv_syn".`)
+	goEnumLookup(f, "e", g.n("Event"), "Kind", g.n("EventKind"), g.n("eventKinds"), jen.Op("^").Id(g.n("EventKind")).Call(jen.Lit(0)),
 		"Kind returns the event's kind; an event out of range has an invalid kind.")
-	goEnumLookup(f, "e", "Event", "Doc", "string", "eventDocs", jen.Lit(""), "Doc returns the event's description from the spec.")
-	goTable(f, "eventNames", "NumEvents", "string", g.events, goStrings(names))
-	goTable(f, "eventKinds", "NumEvents", "EventKind", g.events, kinds)
-	goTable(f, "eventDocs", "NumEvents", "string", g.events, goStrings(docs))
+	goEnumLookup(f, "e", g.n("Event"), "Doc", "string", g.n("eventDocs"), jen.Lit(""), "Doc returns the event's description from the spec.")
+	goTable(f, g.n("eventNames"), g.n("NumEvents"), "string", g.events, goStrings(names))
+	goTable(f, g.n("eventKinds"), g.n("NumEvents"), g.n("EventKind"), g.events, kinds)
+	goTable(f, g.n("eventDocs"), g.n("NumEvents"), "string", g.events, goStrings(docs))
 }
 
 func (g *goGen) ruleDecls(f *jen.File) {
 	m := g.m
 	f.Add(goComment("Rule identifies a row of the transition table: RuleNone, then the spec's"))
 	f.Add(goComment("rules in spec order. Info returns what the spec says about it."))
-	f.Type().Id("Rule").Uint8()
+	f.Type().Id(g.n("Rule")).Uint8()
 	f.Line()
 	defs := []jen.Code{
 		goComment("RuleNone means no rule applied: the state is unchanged and nothing ran."),
-		jen.Id("RuleNone").Id("Rule").Op("=").Iota(),
+		jen.Id(g.n("RuleNone")).Id(g.n("Rule")).Op("=").Iota(),
 	}
 	for _, gr := range g.rules {
 		to := "same"
@@ -624,35 +671,35 @@ func (g *goGen) ruleDecls(f *jen.File) {
 	f.Const().Defs(defs...)
 	f.Line()
 	f.Add(goComment("NumRules is the number of rules, RuleNone included."))
-	f.Const().Id("NumRules").Op("=").Lit(len(g.rules) + 1)
+	f.Const().Id(g.n("NumRules")).Op("=").Lit(len(g.rules) + 1)
 	f.Line()
 
 	f.Add(goComment(`String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".`))
-	f.Func().Params(jen.Id("r").Id("Rule")).Id("String").Params().String().Block(
-		jen.If(jen.Int().Call(jen.Id("r")).Op("<").Len(jen.Id("ruleInfos"))).Block(
-			jen.Return(jen.Id("ruleInfos").Index(jen.Id("r")).Dot("ID")),
+	f.Func().Params(jen.Id("r").Id(g.n("Rule"))).Id("String").Params().String().Block(
+		jen.If(jen.Int().Call(jen.Id("r")).Op("<").Len(jen.Id(g.n("ruleInfos")))).Block(
+			jen.Return(jen.Id(g.n("ruleInfos")).Index(jen.Id("r")).Dot("ID")),
 		),
 		jen.Return(jen.Lit("Rule(").Op("+").Qual("strconv", "Itoa").Call(jen.Int().Call(jen.Id("r"))).Op("+").Lit(")")),
 	)
 	f.Line()
 	f.Add(goComment("Info returns the rule's metadata from the spec. It is never nil: a rule out"))
 	f.Add(goComment("of range gets RuleNone's. The RuleInfo is shared and must not be modified."))
-	f.Func().Params(jen.Id("r").Id("Rule")).Id("Info").Params().Op("*").Id("RuleInfo").Block(
-		jen.If(jen.Int().Call(jen.Id("r")).Op("<").Len(jen.Id("ruleInfos"))).Block(
-			jen.Return(jen.Op("&").Id("ruleInfos").Index(jen.Id("r"))),
+	f.Func().Params(jen.Id("r").Id(g.n("Rule"))).Id("Info").Params().Op("*").Id(g.n("RuleInfo")).Block(
+		jen.If(jen.Int().Call(jen.Id("r")).Op("<").Len(jen.Id(g.n("ruleInfos")))).Block(
+			jen.Return(jen.Op("&").Id(g.n("ruleInfos")).Index(jen.Id("r"))),
 		),
-		jen.Return(jen.Op("&").Id("ruleInfos").Index(jen.Id("RuleNone"))),
+		jen.Return(jen.Op("&").Id(g.n("ruleInfos")).Index(jen.Id(g.n("RuleNone")))),
 	)
 	f.Line()
 
 	f.Add(goComment("RuleInfo is what the spec says about one rule."))
-	f.Type().Id("RuleInfo").Struct(
+	f.Type().Id(g.n("RuleInfo")).Struct(
 		jen.Id("ID").String().Add(goComment(`the rule's stable id, e.g. "listen_rcv_syn"`)),
-		jen.Id("From").Index().Id("State").Add(goComment("the states it applies in")),
-		jen.Id("On").Index().Id("Event").Add(goComment("the events it fires on")),
+		jen.Id("From").Index().Id(g.n("State")).Add(goComment("the states it applies in")),
+		jen.Id("On").Index().Id(g.n("Event")).Add(goComment("the events it fires on")),
 		jen.Id("If").Index().String().Add(goComment(`guards and options that must all hold; "!g" when negated`)),
 		jen.Id("Do").Index().String().Add(goComment("actions, run in this order")),
-		jen.Id("To").Id("State").Add(goComment("the next state, unless Same is set")),
+		jen.Id("To").Id(g.n("State")).Add(goComment("the next state, unless Same is set")),
 		jen.Id("Same").Bool().Add(goComment("the rule keeps the state (`to: same`)")),
 		jen.Id("RFC").String().Add(goComment("the section it implements, as written in the spec")),
 		jen.Id("Path").String().Add(goComment(`"active" or "passive" on the textbook paths, else ""`)),
@@ -660,19 +707,19 @@ func (g *goGen) ruleDecls(f *jen.File) {
 	)
 	f.Line()
 	f.Add(goComment("Target returns the state the rule leads to from the state from."))
-	f.Func().Params(jen.Id("ri").Op("*").Id("RuleInfo")).Id("Target").Params(jen.Id("from").Id("State")).Id("State").Block(
+	f.Func().Params(jen.Id("ri").Op("*").Id(g.n("RuleInfo"))).Id("Target").Params(jen.Id("from").Id(g.n("State"))).Id(g.n("State")).Block(
 		jen.If(jen.Id("ri").Dot("Same")).Block(jen.Return(jen.Id("from"))),
 		jen.Return(jen.Id("ri").Dot("To")),
 	)
 	f.Line()
 
-	keys := []string{"RuleNone"}
+	keys := []string{g.n("RuleNone")}
 	values := []jen.Code{jen.Values(jen.Id("ID").Op(":").Lit("none"), jen.Id("Same").Op(":").True())}
 	for _, gr := range g.rules {
 		keys = append(keys, gr.id)
 		values = append(values, g.ruleInfo(&gr))
 	}
-	goTable(f, "ruleInfos", "NumRules", "RuleInfo", keys, values)
+	goTable(f, g.n("ruleInfos"), g.n("NumRules"), g.n("RuleInfo"), keys, values)
 }
 
 // ruleInfo renders one RuleInfo literal, leaving out empty fields.
@@ -687,10 +734,10 @@ func (g *goGen) ruleInfo(gr *goRule) jen.Code {
 		return out
 	}
 	if len(gr.from) > 0 {
-		fields = append(fields, jen.Id("From").Op(":").Index().Id("State").Values(ids(gr.from, g.states)...))
+		fields = append(fields, jen.Id("From").Op(":").Index().Id(g.n("State")).Values(ids(gr.from, g.states)...))
 	}
 	if len(gr.on) > 0 {
-		fields = append(fields, jen.Id("On").Op(":").Index().Id("Event").Values(ids(gr.on, g.events)...))
+		fields = append(fields, jen.Id("On").Op(":").Index().Id(g.n("Event")).Values(ids(gr.on, g.events)...))
 	}
 	if len(r.If) > 0 {
 		conds := make([]string, len(r.If))
@@ -735,7 +782,7 @@ func (g *goGen) actionsDecl(f *jen.File) {
 	}
 	f.Add(goComment("Actions is what Step needs from a TCB: one method per guard and option of"))
 	f.Add(goComment("the spec, reporting whether it holds, and one per action."))
-	f.Type().Id("Actions").Interface(methods...)
+	f.Type().Id(g.n("Actions")).Interface(methods...)
 	f.Line()
 }
 
@@ -743,7 +790,7 @@ func (g *goGen) stepDecl(f *jen.File) {
 	f.Add(goComment("Step fires the first rule on (s, e) whose guards hold, running its actions in"))
 	f.Add(goComment("order, and returns the next state and the rule. If no rule applies it returns"))
 	f.Add(goComment("(s, RuleNone) and runs nothing."))
-	g.stepFunc(f, "Step", jen.Id("Actions"))
+	g.stepFunc(f, g.n("Step"), jen.Id(g.n("Actions")))
 }
 
 // stepFunc declares func name(s State, e Event, a recv) (State, Rule) with
@@ -760,10 +807,10 @@ func (g *goGen) stepFunc(f *jen.File, name string, recv jen.Code) {
 			stateCases = append(stateCases, jen.Case(jen.Id(g.states[s])).Block(jen.Switch(jen.Id("e")).Block(eventCases...)))
 		}
 	}
-	f.Func().Id(name).Params(jen.Id("s").Id("State"), jen.Id("e").Id("Event"), jen.Id("a").Add(recv)).
-		Params(jen.Id("State"), jen.Id("Rule")).Block(
+	f.Func().Id(name).Params(jen.Id("s").Id(g.n("State")), jen.Id("e").Id(g.n("Event")), jen.Id("a").Add(recv)).
+		Params(jen.Id(g.n("State")), jen.Id(g.n("Rule"))).Block(
 		jen.Switch(jen.Id("s")).Block(stateCases...),
-		jen.Return(jen.Id("s"), jen.Id("RuleNone")),
+		jen.Return(jen.Id("s"), jen.Id(g.n("RuleNone"))),
 	)
 }
 
@@ -852,36 +899,36 @@ func (g *goGen) statelessFile() *jen.File {
 	f.Add(goComment("to cross-check the generated dispatcher and for introspection (ToGraph). Fire"))
 	f.Add(goComment("evaluates guards only: it runs no actions. A Stateless is not safe for"))
 	f.Add(goComment("concurrent use."))
-	f.Type().Id("Stateless").Struct(
+	f.Type().Id(g.n("Stateless")).Struct(
 		jen.Id("sm").Op("*").Add(sl("StateMachine")),
-		jen.Id("state").Id("State").Add(goComment("sm's state, stored outside it")),
-		jen.Id("f").Id("firing").Add(goComment("passed to every guard as args[0]")),
+		jen.Id("state").Id(g.n("State")).Add(goComment("sm's state, stored outside it")),
+		jen.Id("f").Id(g.n("firing")).Add(goComment("passed to every guard as args[0]")),
 	)
 	f.Line()
 	f.Add(goComment("firing carries the Actions to the guards and brings back the rule that fired."))
 	f.Add(goComment("Each row's guards end with its recorder (rule<Name>), which records the row"))
 	f.Add(goComment("if the row's guards hold. The recorder re-checks them itself: stateless calls"))
 	f.Add(goComment("every guard of every row on a trigger, not only up to the first that fails."))
-	f.Type().Id("firing").Struct(
-		jen.Id("a").Id("Actions"),
-		jen.Id("rule").Id("Rule"),
+	f.Type().Id(g.n("firing")).Struct(
+		jen.Id("a").Id(g.n("Actions")),
+		jen.Id("rule").Id(g.n("Rule")),
 	)
 	f.Line()
 	f.Add(goComment("NewStateless returns a machine in state initial whose guards consult a."))
 	f.Add(goComment("With a nil a, guarded rows never fire."))
-	f.Func().Id("NewStateless").Params(jen.Id("initial").Id("State"), jen.Id("a").Id("Actions")).Op("*").Id("Stateless").Block(
-		jen.Id("m").Op(":=").Op("&").Id("Stateless").Values(jen.Id("state").Op(":").Id("initial"), jen.Id("f").Op(":").Id("firing").Values(jen.Id("a").Op(":").Id("a"))),
+	f.Func().Id(g.n("NewStateless")).Params(jen.Id("initial").Id(g.n("State")), jen.Id("a").Id(g.n("Actions"))).Op("*").Id(g.n("Stateless")).Block(
+		jen.Id("m").Op(":=").Op("&").Id(g.n("Stateless")).Values(jen.Id("state").Op(":").Id("initial"), jen.Id("f").Op(":").Id(g.n("firing")).Values(jen.Id("a").Op(":").Id("a"))),
 		jen.Id("m").Dot("sm").Op("=").Add(sl("NewStateMachineWithExternalStorage")).Call(jen.Id("m").Dot("load"), jen.Id("m").Dot("store"), sl("FiringImmediate")),
-		jen.Id("configureStateless").Call(jen.Id("m").Dot("sm")),
+		jen.Id(g.n("configureStateless")).Call(jen.Id("m").Dot("sm")),
 		jen.Return(jen.Id("m")),
 	)
 	f.Line()
-	f.Func().Params(jen.Id("m").Op("*").Id("Stateless")).Id("load").Params(ctx()).Params(sl("State"), jen.Error()).Block(
+	f.Func().Params(jen.Id("m").Op("*").Id(g.n("Stateless"))).Id("load").Params(ctx()).Params(sl(g.n("State")), jen.Error()).Block(
 		jen.Return(jen.Id("m").Dot("state"), jen.Nil()),
 	)
 	f.Line()
-	f.Func().Params(jen.Id("m").Op("*").Id("Stateless")).Id("store").Params(jen.Id("_").Add(ctx()), jen.Id("s").Add(sl("State"))).Error().Block(
-		jen.List(jen.Id("st"), jen.Id("ok")).Op(":=").Id("s").Assert(jen.Id("State")),
+	f.Func().Params(jen.Id("m").Op("*").Id(g.n("Stateless"))).Id("store").Params(jen.Id("_").Add(ctx()), jen.Id("s").Add(sl(g.n("State")))).Error().Block(
+		jen.List(jen.Id("st"), jen.Id("ok")).Op(":=").Id("s").Assert(jen.Id(g.n("State"))),
 		jen.If(jen.Op("!").Id("ok")).Block(
 			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("machine: stateless stored a %T, want a State"), jen.Id("s"))),
 		),
@@ -892,38 +939,38 @@ func (g *goGen) statelessFile() *jen.File {
 	f.Add(goComment("Fire offers e to the machine and returns the next state and the rule that"))
 	f.Add(goComment("fired. If no rule applies it returns the current state, RuleNone and"))
 	f.Add(goComment("stateless's error. No actions run."))
-	f.Func().Params(jen.Id("m").Op("*").Id("Stateless")).Id("Fire").Params(jen.Id("e").Id("Event")).Params(jen.Id("State"), jen.Id("Rule"), jen.Error()).Block(
-		jen.Id("m").Dot("f").Dot("rule").Op("=").Id("RuleNone"),
+	f.Func().Params(jen.Id("m").Op("*").Id(g.n("Stateless"))).Id("Fire").Params(jen.Id("e").Id(g.n("Event"))).Params(jen.Id(g.n("State")), jen.Id(g.n("Rule")), jen.Error()).Block(
+		jen.Id("m").Dot("f").Dot("rule").Op("=").Id(g.n("RuleNone")),
 		jen.If(jen.Err().Op(":=").Id("m").Dot("sm").Dot("Fire").Call(jen.Id("e"), jen.Op("&").Id("m").Dot("f")), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Id("m").Dot("state"), jen.Id("RuleNone"), jen.Err()),
+			jen.Return(jen.Id("m").Dot("state"), jen.Id(g.n("RuleNone")), jen.Err()),
 		),
 		jen.Return(jen.Id("m").Dot("state"), jen.Id("m").Dot("f").Dot("rule"), jen.Nil()),
 	)
 	f.Line()
 	f.Add(goComment("State returns the current state."))
-	f.Func().Params(jen.Id("m").Op("*").Id("Stateless")).Id("State").Params().Id("State").Block(jen.Return(jen.Id("m").Dot("state")))
+	f.Func().Params(jen.Id("m").Op("*").Id(g.n("Stateless"))).Id(g.n("State")).Params().Id(g.n("State")).Block(jen.Return(jen.Id("m").Dot("state")))
 	f.Line()
 	f.Add(goComment("SetState puts the machine in state s."))
-	f.Func().Params(jen.Id("m").Op("*").Id("Stateless")).Id("SetState").Params(jen.Id("s").Id("State")).Block(jen.Id("m").Dot("state").Op("=").Id("s"))
+	f.Func().Params(jen.Id("m").Op("*").Id(g.n("Stateless"))).Id("SetState").Params(jen.Id("s").Id(g.n("State"))).Block(jen.Id("m").Dot("state").Op("=").Id("s"))
 	f.Line()
 	f.Add(goComment("Machine returns the underlying stateless machine, for ToGraph and"))
 	f.Add(goComment("introspection. Its guards need the argument Fire passes: fire through Fire."))
-	f.Func().Params(jen.Id("m").Op("*").Id("Stateless")).Id("Machine").Params().Op("*").Add(sl("StateMachine")).Block(jen.Return(jen.Id("m").Dot("sm")))
+	f.Func().Params(jen.Id("m").Op("*").Id(g.n("Stateless"))).Id("Machine").Params().Op("*").Add(sl("StateMachine")).Block(jen.Return(jen.Id("m").Dot("sm")))
 	f.Line()
 
 	guardParams := func() []jen.Code { return []jen.Code{jen.Id("_").Add(ctx()), jen.Id("args").Op("...").Any()} }
 	f.Add(goComment("firingOf returns the firing among a guard's arguments, or nil if there is"))
 	f.Add(goComment("none or it has no Actions."))
-	f.Func().Id("firingOf").Params(jen.Id("args").Index().Any()).Op("*").Id("firing").Block(
+	f.Func().Id(g.n("firingOf")).Params(jen.Id("args").Index().Any()).Op("*").Id(g.n("firing")).Block(
 		jen.If(jen.Len(jen.Id("args")).Op("==").Lit(0)).Block(jen.Return(jen.Nil())),
-		jen.If(jen.List(jen.Id("f"), jen.Id("ok")).Op(":=").Id("args").Index(jen.Lit(0)).Assert(jen.Op("*").Id("firing")),
+		jen.If(jen.List(jen.Id("f"), jen.Id("ok")).Op(":=").Id("args").Index(jen.Lit(0)).Assert(jen.Op("*").Id(g.n("firing"))),
 			jen.Id("ok").Op("&&").Id("f").Dot("a").Op("!=").Nil()).Block(jen.Return(jen.Id("f"))),
 		jen.Return(jen.Nil()),
 	)
 	f.Line()
 	f.Add(goComment("keepState is the action of the rows that keep the state; the TCB's actions"))
 	f.Add(goComment("do not run under stateless."))
-	f.Func().Id("keepState").Params(ctx(), jen.Op("...").Any()).Error().Block(jen.Return(jen.Nil()))
+	f.Func().Id(g.n("keepState")).Params(ctx(), jen.Op("...").Any()).Error().Block(jen.Return(jen.Nil()))
 	f.Line()
 
 	for i, gd := range g.m.Guards {
@@ -939,7 +986,7 @@ func (g *goGen) statelessFile() *jen.File {
 				f.Add(goComment("%s is the stateless guard for %s.", name, gd.Name))
 			}
 			f.Func().Id(name).Params(guardParams()...).Bool().Block(
-				jen.Id("f").Op(":=").Id("firingOf").Call(jen.Id("args")),
+				jen.Id("f").Op(":=").Id(g.n("firingOf")).Call(jen.Id("args")),
 				jen.Return(jen.Id("f").Op("!=").Nil().Op("&&").Add(call)),
 			)
 			f.Line()
@@ -953,7 +1000,7 @@ func (g *goGen) statelessFile() *jen.File {
 		}
 		f.Add(goComment("%s records rule %s if its guards hold (see firing).", gr.recorder, gr.r.ID))
 		f.Func().Id(gr.recorder).Params(guardParams()...).Bool().Block(
-			jen.If(jen.Id("f").Op(":=").Id("firingOf").Call(jen.Id("args")), cond).Block(
+			jen.If(jen.Id("f").Op(":=").Id(g.n("firingOf")).Call(jen.Id("args")), cond).Block(
 				jen.Id("f").Dot("rule").Op("=").Id(gr.id),
 			),
 			jen.Return(jen.True()),
@@ -982,7 +1029,7 @@ func (g *goGen) statelessFile() *jen.File {
 					method = "Permit"
 					args = append(args, jen.Id(g.states[gr.to]))
 				} else {
-					args = append(args, jen.Id("keepState"))
+					args = append(args, jen.Id(g.n("keepState")))
 				}
 				stmt.Op(".").Line().Id(method).Call(append(args, guards...)...)
 			}
@@ -992,6 +1039,6 @@ func (g *goGen) statelessFile() *jen.File {
 	f.Add(goComment("configureStateless adds every row of the table to sm: Permit when the state"))
 	f.Add(goComment("changes, InternalTransition when it does not, each with the row's guards"))
 	f.Add(goComment("and its recorder last."))
-	f.Func().Id("configureStateless").Params(jen.Id("sm").Op("*").Add(sl("StateMachine"))).Block(body...)
+	f.Func().Id(g.n("configureStateless")).Params(jen.Id("sm").Op("*").Add(sl("StateMachine"))).Block(body...)
 	return f
 }

@@ -20,6 +20,7 @@ type Machine struct {
 	File    string // path the spec was read from, as given
 	Name    string // machine name, e.g. "tcp"
 	RFC     string // the document the rules cite, e.g. "RFC 9293"
+	Go      GoTarget
 	Initial string // state a new machine starts in
 	Final   string // state every connection must be able to reach
 	States  []State
@@ -28,6 +29,21 @@ type Machine struct {
 	Actions []Action
 	Rules   []Rule
 	Pos     Pos
+}
+
+// GoTarget is where a machine's generated Go goes: the package, by import
+// path, and a prefix for every package-level name the generator declares
+// ("" for State, Event, Step; "CC" for CCState, CCEvent, CCStep), so that
+// two machines can share a package without their names colliding.
+type GoTarget struct {
+	Package string // import path, e.g. "github.com/tcpfsm/tcpfsm/machine"
+	Prefix  string // an exported Go identifier, or ""
+	Pos     Pos    // where the go key is; the zero Pos if it is absent
+}
+
+// PackageName is the Go package name: the import path's last element.
+func (g GoTarget) PackageName() string {
+	return g.Package[strings.LastIndexByte(g.Package, '/')+1:]
 }
 
 // State is one declared state.

@@ -268,13 +268,15 @@ func (d *decoder) machine(m *Machine, n *yaml.Node) {
 	var initial, final *yaml.Node
 	statesOK := false
 	required := map[string]bool{"machine": false, "initial": false, "states": false, "events": false, "rules": false}
-	d.fields(n, "the spec", []string{"machine", "rfc", "initial", "final", "states", "events", "guards", "options", "actions", "rules"}, func(key string, k, v *yaml.Node) {
+	d.fields(n, "the spec", []string{"machine", "rfc", "go", "initial", "final", "states", "events", "guards", "options", "actions", "rules"}, func(key string, k, v *yaml.Node) {
 		required[key] = true
 		switch key {
 		case "machine":
 			m.Name = d.str(v, "machine")
 		case "rfc":
 			m.RFC = d.str(v, "rfc")
+		case "go":
+			d.goTarget(m, k, v)
 		case "initial":
 			if s, ok := d.scalar(v, "initial"); ok {
 				m.Initial, initial = s, v
@@ -309,6 +311,23 @@ func (d *decoder) machine(m *Machine, n *yaml.Node) {
 	}
 	if !required["final"] {
 		m.Final = m.Initial
+	}
+}
+
+// goTarget reads `go: {package: import/path, prefix: Name}`.
+func (d *decoder) goTarget(m *Machine, k, n *yaml.Node) {
+	m.Go.Pos = d.pos(k)
+	seen := false
+	d.fields(n, "go", []string{"package", "prefix"}, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "package":
+			m.Go.Package, seen = d.str(v, "go.package"), true
+		case "prefix":
+			m.Go.Prefix = d.str(v, "go.prefix")
+		}
+	})
+	if n.Kind == yaml.MappingNode && !seen {
+		d.errorf(n, "go: missing required key \"package\" (the generated code's import path)")
 	}
 }
 

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"go/token"
 	"regexp"
 	"strings"
 )
@@ -10,6 +11,7 @@ import (
 // problem found, sorted by position (nil if there is none):
 //
 //   - names are unique and well spelled;
+//   - the go key, if present, names an import path and a usable prefix;
 //   - initial, final and every name a rule uses are declared;
 //   - each rule is well formed (no repeats, no g && !g, a target state);
 //   - rules sharing a (state, event) have disjoint guards;
@@ -22,6 +24,7 @@ func Validate(m *Machine) ErrorList {
 	v := &validator{m: m}
 	v.duplicates()
 	v.spelling()
+	v.goTarget()
 	v.endpoints()
 	v.references()
 	v.ruleShapes()
@@ -129,8 +132,9 @@ func article(kind string) string {
 }
 
 var (
-	snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	stateCase = regexp.MustCompile(`^[A-Z][A-Z0-9-]*$`)
+	snakeCase  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	stateCase  = regexp.MustCompile(`^[A-Z][A-Z0-9-]*$`)
+	importElem = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
 )
 
 // spelling reports names that break the naming rules: states are upper case
@@ -147,6 +151,34 @@ func (v *validator) spelling() {
 				v.errorf(d.pos, "%s %q must be snake_case: [a-z][a-z0-9_]*", d.kind, d.name)
 			}
 		}
+	}
+}
+
+// goTarget checks the go key: the package is an import path whose last
+// element is a Go package name, the prefix an exported identifier or "".
+// A spec without the key is valid; the Go generator requires it.
+func (v *validator) goTarget() {
+	g := v.m.Go
+	if g.Package == "" && g.Prefix == "" {
+		return
+	}
+	if g.Package == "" {
+		v.errorf(g.Pos, "go.package is empty: name the generated code's import path")
+	}
+	for _, elem := range strings.Split(g.Package, "/") {
+		if g.Package == "" {
+			break
+		}
+		if !importElem.MatchString(elem) {
+			v.errorf(g.Pos, "go.package %q: path element %q is not a valid import path element", g.Package, elem)
+			break
+		}
+	}
+	if name := g.PackageName(); g.Package != "" && (!token.IsIdentifier(name) || name == "main") {
+		v.errorf(g.Pos, "go.package %q: its last element %q is not a usable Go package name", g.Package, name)
+	}
+	if g.Prefix != "" && (!token.IsIdentifier(g.Prefix) || !token.IsExported(g.Prefix)) {
+		v.errorf(g.Pos, "go.prefix %q is not an exported Go identifier (like CC), nor empty", g.Prefix)
 	}
 }
 

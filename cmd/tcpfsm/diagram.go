@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/tcpfsm/tcpfsm/gen"
+	"github.com/tcpfsm/tcpfsm/spec"
 )
 
 const diagramHelp = `
-usage: tcpfsm diagram [-format dot|mermaid|markdown|svg] [-spec FILE] [-o FILE] [-self]
+usage: tcpfsm diagram [-format dot|mermaid|markdown|svg] [-spec FILE]... [-o FILE] [-self]
 
 Diagram draws the spec's state machine: Graphviz DOT, a Mermaid
 stateDiagram-v2, the Markdown page of docs/ (Mermaid diagram and rule
@@ -17,13 +19,16 @@ table), or SVG rendered by Graphviz's dot (which must be installed).
 The client path (path: active) is bold blue, the server path
 (path: passive) dashed green, other transitions thin grey. Rules that keep
 the state are left out unless -self is given. Output goes to stdout, or
-to the file named by -o.
+to the file named by -o. The spec defaults to spec/tcp.yaml; with several
+-spec flags, -o names a directory and each machine's diagram goes to
+DIR/<machine>.<format's extension>.
 `
 
 func runDiagram(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("diagram")
 	format := fs.String("format", "dot", "output `format`: dot, mermaid, markdown or svg")
-	specPath := fs.String("spec", "", "spec `file` (default spec/tcp.yaml, found from the module root)")
+	var specPaths specFlags
+	fs.Var(&specPaths, "spec", "spec `file`; repeat for several (default spec/tcp.yaml, found from the module root)")
 	outPath := fs.String("o", "", "write to `file` instead of stdout")
 	self := fs.Bool("self", false, "also draw the rules that keep the state (to: same)")
 	if code, ok := parse(fs, diagramHelp, args, stdout, stderr); !ok {
@@ -40,40 +45,67 @@ func runDiagram(args []string, stdout, stderr io.Writer) int {
 	if *self && (*format == "markdown" || *format == "md") {
 		return usageError(fs, stderr, "-self does not apply to -format markdown (its table lists every rule)")
 	}
-	path := *specPath
-	if path == "" {
-		path = findDefaultSpec()
+	paths := []string(specPaths)
+	if len(paths) == 0 {
+		paths = []string{findDefaultSpec()}
 	}
-	m, code := loadSpec(fs.Name(), path, stderr)
-	if m == nil {
+	if len(paths) > 1 && *outPath == "" {
+		return usageError(fs, stderr, "%d specs need -o DIR: each machine's diagram is a file of its own", len(paths))
+	}
+	specs, code := loadSpecs(fs.Name(), paths, stderr)
+	if specs == nil {
 		return code
 	}
-	opts := gen.DiagramOptions{SelfLoops: *self, SpecName: specName(path)}
-	var out []byte
-	switch *format {
-	case "dot":
-		out = gen.DOTWith(m, opts)
-	case "mermaid":
-		out = gen.MermaidWith(m, opts)
-	case "markdown", "md":
-		out = gen.Markdown(m, opts.SpecName)
-	case "svg":
-		svg, err := gen.SVG(gen.DOTWith(m, opts))
+	if len(specs) > 1 {
+		if err := os.MkdirAll(*outPath, 0o755); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+			return 1
+		}
+	}
+	for i, m := range specs {
+		out, err := drawDiagram(m, *format, gen.DiagramOptions{SelfLoops: *self, SpecName: specName(paths[i])})
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
 			return 1
 		}
-		out = svg
+		target := *outPath
+		if len(specs) > 1 {
+			target = filepath.Join(*outPath, m.Name+diagramExt[*format])
+		}
+		if code := writeOutput(fs.Name(), target, out, stdout, stderr); code != 0 {
+			return code
+		}
 	}
-	if *outPath == "" {
+	return 0
+}
+
+// diagramExt is the file extension of each -format.
+var diagramExt = map[string]string{"dot": ".dot", "mermaid": ".mmd", "markdown": ".md", "md": ".md", "svg": ".svg"}
+
+// drawDiagram renders one machine in one format.
+func drawDiagram(m *spec.Machine, format string, opts gen.DiagramOptions) ([]byte, error) {
+	switch format {
+	case "mermaid":
+		return gen.MermaidWith(m, opts), nil
+	case "markdown", "md":
+		return gen.Markdown(m, opts.SpecName), nil
+	case "svg":
+		return gen.SVG(gen.DOTWith(m, opts))
+	}
+	return gen.DOTWith(m, opts), nil
+}
+
+// writeOutput writes out to the file named path, or to stdout if path is "".
+func writeOutput(cmd, path string, out []byte, stdout, stderr io.Writer) int {
+	if path == "" {
 		if _, err := stdout.Write(out); err != nil {
-			fmt.Fprintf(stderr, "%s: write output: %v\n", fs.Name(), err)
+			fmt.Fprintf(stderr, "%s: write output: %v\n", cmd, err)
 			return 1
 		}
 		return 0
 	}
-	if err := os.WriteFile(*outPath, out, 0o644); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 		return 1
 	}
 	return 0

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,19 +12,23 @@ import (
 	"sort"
 
 	"github.com/tcpfsm/tcpfsm/gen"
+	"github.com/tcpfsm/tcpfsm/spec"
 )
 
 const genHelp = `
-usage: tcpfsm gen [-spec FILE] [-out DIR] [-docs DIR] [-v]
+usage: tcpfsm gen [-spec FILE]... [-out DIR] [-docs DIR] [-v]
 
-Gen loads and validates the spec, then writes the generated Go files of
-package machine (machine_gen.go, stateless_gen.go) into -out and the docs
-(tcp.dot, tcp.md, tcp.svg) into -docs; -docs "" skips the docs. The SVG
-needs Graphviz's dot. Files are written only when their content changed,
-so unchanged files keep their modification times. Nothing is written if
-any file fails to generate.
+Gen loads and validates specs (default: every spec/*.yaml of the module),
+then writes, for each, the generated Go files of the package its go key
+names (machine_gen.go and stateless_gen.go, led by the lower-cased prefix
+when it has one) and its docs (<machine>.dot, .md and .svg) into -docs;
+-docs "" skips the docs. The Go files go into the package's directory in
+this module, or into -out when exactly one spec is given. The SVG needs
+Graphviz's dot. Files are written only when their content changed, so
+unchanged files keep their modification times. Nothing is written if any
+file of any spec fails to generate.
 
-The headers name the spec by its path relative to the module root, so
+The headers name each spec by its path relative to the module root, so
 machine/generate.go's
 
 	//go:generate go run ../cmd/tcpfsm gen -spec ../spec/tcp.yaml -out . -docs ../docs
@@ -33,38 +38,38 @@ writes the same bytes as "tcpfsm gen" run from the repository root.
 
 func runGen(args []string, stdout, stderr io.Writer) int {
 	flags := newFlagSet("gen")
-	specPath := flags.String("spec", "", "spec `file` (default spec/tcp.yaml, found from the module root)")
-	outDir := flags.String("out", "machine", "`dir`ectory for the generated Go files")
-	docsDir := flags.String("docs", "docs", "`dir`ectory for tcp.dot, tcp.md and tcp.svg; empty to skip them")
+	var specPaths specFlags
+	flags.Var(&specPaths, "spec", "spec `file`; repeat for several (default every spec/*.yaml, found from the module root)")
+	outDir := flags.String("out", "", "`dir`ectory for the generated Go files of the one -spec (default the package's directory)")
+	docsDir := flags.String("docs", "docs", "`dir`ectory for <machine>.dot, .md and .svg (default the module root's docs); empty to skip them")
 	verbose := flags.Bool("v", false, "list the files written and those left unchanged")
 	if code, ok := parse(flags, genHelp, args, stdout, stderr); !ok {
 		return code
 	}
 	if flags.NArg() > 0 {
-		return usageError(flags, stderr, "unexpected argument %q (the spec is given with -spec)", flags.Arg(0))
+		return usageError(flags, stderr, "unexpected argument %q (specs are given with -spec)", flags.Arg(0))
 	}
-	if *outDir == "" {
-		return usageError(flags, stderr, "-out must name a directory")
+	docsSet := false
+	flags.Visit(func(f *flag.Flag) { docsSet = docsSet || f.Name == "docs" })
+	paths := []string(specPaths)
+	if len(paths) == 0 {
+		paths = findSpecs()
 	}
-	path := *specPath
-	if path == "" {
-		path = findDefaultSpec()
+	if *outDir != "" && len(paths) != 1 {
+		return usageError(flags, stderr, "-out applies to one spec; with %d, each goes to its package's directory", len(paths))
 	}
-	m, code := loadSpec(flags.Name(), path, stderr)
-	if m == nil {
+	docs := *docsDir
+	if !docsSet {
+		docs = findDocsDir()
+	}
+	specs, code := loadSpecs(flags.Name(), paths, stderr)
+	if specs == nil {
 		return code
 	}
-	name := specName(path)
 
 	var files []outFile
-	goFiles, err := gen.Go(m, name)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", flags.Name(), err)
-		return 1
-	}
-	files = appendFiles(files, *outDir, goFiles)
-	if *docsDir != "" {
-		docs, err := gen.Docs(m, name)
+	for i, m := range specs {
+		more, err := generate(m, paths[i], *outDir, docs)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", flags.Name(), err)
 			if errors.Is(err, gen.ErrNoDot) {
@@ -72,9 +77,8 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 			}
 			return 1
 		}
-		files = appendFiles(files, *docsDir, docs)
+		files = append(files, more...)
 	}
-
 	for _, f := range files {
 		changed, err := writeIfChanged(f.path, f.data)
 		if err != nil {
@@ -90,6 +94,45 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// generate returns the files of one spec: its Go files in outDir (or its
+// package's directory) and, unless docsDir is "", its docs.
+func generate(m *spec.Machine, path, outDir, docsDir string) ([]outFile, error) {
+	name := specName(path)
+	dir := outDir
+	if dir == "" {
+		var err error
+		if dir, err = packageDir(m, path); err != nil {
+			return nil, err
+		}
+	}
+	goFiles, err := gen.Go(m, name)
+	if err != nil {
+		return nil, err
+	}
+	files := appendFiles(nil, dir, goFiles)
+	if docsDir != "" {
+		docs, err := gen.Docs(m, name)
+		if err != nil {
+			return nil, err
+		}
+		files = appendFiles(files, docsDir, docs)
+	}
+	return files, nil
+}
+
+// findDocsDir is the module root's docs directory, relative to the current
+// one; "docs" outside a module.
+func findDocsDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "docs"
+	}
+	if root, ok := moduleRoot(wd); ok {
+		return relToWD(wd, filepath.Join(root, "docs"))
+	}
+	return "docs"
 }
 
 // outFile is one generated file and where it goes.

@@ -170,7 +170,7 @@ func TestGenBadUsage(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"extra"}, `unexpected argument "extra"`},
-		{[]string{"-out", ""}, "-out"},
+		{[]string{"-spec", tcpSpec, "-out", "x"}, "-out applies to one spec"},
 	} {
 		code, _, stderr := call(append([]string{"gen", "-spec", tcpSpec}, c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.msg) {

@@ -11,7 +11,7 @@ import (
 
 func TestValidateOK(t *testing.T) {
 	m := loadTCP(t)
-	want := fmt.Sprintf("%s: %d states, %d events, %d rules: ok\n", tcpSpec, len(m.States), len(m.Events), len(m.Rules))
+	want := fmt.Sprintf("%s: machine tcp, %d states, %d events, %d rules: ok\n", tcpSpec, len(m.States), len(m.Events), len(m.Rules))
 	code, out, errOut := call("validate", tcpSpec)
 	if code != 0 || out != want || errOut != "" {
 		t.Errorf("validate %s: exit %d, stdout %q, stderr %q; want 0, %q", tcpSpec, code, out, errOut, want)
@@ -100,10 +100,36 @@ func TestValidateMissingFile(t *testing.T) {
 	}
 }
 
-func TestValidateTooManyArgs(t *testing.T) {
+// Two specs naming one machine would write the same docs files.
+func TestValidateSameMachineTwice(t *testing.T) {
 	code, out, errOut := call("validate", tcpSpec, tcpSpec)
-	if code != 2 || out != "" || !strings.Contains(errOut, "at most one spec") {
-		t.Errorf("exit %d, stdout %q, stderr %q; want 2 naming the problem", code, out, errOut)
+	if code != 1 || out != "" || !strings.Contains(errOut, `both name machine "tcp"`) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1 naming the clash", code, out, errOut)
+	}
+}
+
+// Two specs generating into one package need different prefixes.
+func TestValidatePrefixClash(t *testing.T) {
+	dir := t.TempDir()
+	const body = `machine: %s
+go: {package: "example.com/p", prefix: %q}
+initial: A
+states: [{name: A}]
+events: {go: {kind: user, doc: "x"}}
+rules: [{id: r, from: A, on: go, do: [], to: same, rfc: "1"}]
+`
+	a, b, c := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml"), filepath.Join(dir, "c.yaml")
+	for _, f := range []struct{ path, name, prefix string }{{a, "a", "P"}, {b, "b", "P"}, {c, "c", "Q"}} {
+		if err := os.WriteFile(f.path, []byte(fmt.Sprintf(body, f.name, f.prefix)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut := call("validate", a, b)
+	if code != 1 || !strings.Contains(errOut, `both generate into package example.com/p with prefix "P"`) {
+		t.Errorf("validate a b: exit %d, stderr %q; want 1 naming the clash", code, errOut)
+	}
+	if code, out, errOut := call("validate", a, c); code != 0 || strings.Count(out, ": ok\n") != 2 {
+		t.Errorf("validate a c: exit %d, stdout %q, stderr %q; want both ok", code, out, errOut)
 	}
 }
 

@@ -693,7 +693,7 @@ func Markdown(m *spec.Machine, specName string) []byte {
 
 	b.WriteString("## Rules\n\n")
 	b.WriteString("Rows on one (state, event) are tried in this order; their guards are disjoint, so at most one fires. ")
-	b.WriteString("`same` keeps the state; an empty *do* drops the segment or call.\n\n")
+	b.WriteString("`same` keeps the state; an empty *do* drops the input.\n\n")
 	sect := "RFC §"
 	if m.RFC != "" {
 		sect = mdText(m.RFC) + " §"

@@ -585,7 +585,7 @@ func (g *goGen) stateDecls(f *jen.File) {
 	f.Add(goComment("NumStates is the number of states."))
 	f.Const().Id(g.n("NumStates")).Op("=").Lit(len(m.States))
 	f.Line()
-	goEnumStringer(f, "s", g.n("State"), g.n("stateNames"), `String returns the state's spec name, e.g. "SYN-SENT".`)
+	goEnumStringer(f, "s", g.n("State"), g.n("stateNames"), fmt.Sprintf("String returns the state's spec name, e.g. %q.", g.m.States[len(g.m.States)-1].Name))
 	goEnumLookup(f, "s", g.n("State"), "Doc", "string", g.n("stateDocs"), jen.Lit(""), "Doc returns the state's description from the spec.")
 	goTable(f, g.n("stateNames"), g.n("NumStates"), "string", g.states, goStrings(names))
 	goTable(f, g.n("stateDocs"), g.n("NumStates"), "string", g.states, goStrings(docs))
@@ -780,7 +780,7 @@ func (g *goGen) actionsDecl(f *jen.File) {
 			goComment("%s", goSentence(fmt.Sprintf("%s is action %s: %s", g.actions[i], a.Name, a.Doc))),
 			jen.Id(g.actions[i]).Params())
 	}
-	f.Add(goComment("Actions is what Step needs from a TCB: one method per guard and option of"))
+	f.Add(goComment("Actions is what Step needs from the machine's data: one method per guard and option of"))
 	f.Add(goComment("the spec, reporting whether it holds, and one per action."))
 	f.Type().Id(g.n("Actions")).Interface(methods...)
 	f.Line()
@@ -968,7 +968,7 @@ func (g *goGen) statelessFile() *jen.File {
 		jen.Return(jen.Nil()),
 	)
 	f.Line()
-	f.Add(goComment("keepState is the action of the rows that keep the state; the TCB's actions"))
+	f.Add(goComment("keepState is the action of the rows that keep the state; the Actions methods"))
 	f.Add(goComment("do not run under stateless."))
 	f.Func().Id(g.n("keepState")).Params(ctx(), jen.Op("...").Any()).Error().Block(jen.Return(jen.Nil()))
 	f.Line()

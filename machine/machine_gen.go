@@ -37,7 +37,7 @@ const (
 // NumStates is the number of states.
 const NumStates = 11
 
-// String returns the state's spec name, e.g. "SYN-SENT".
+// String returns the state's spec name, e.g. "TIME-WAIT".
 func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
@@ -522,7 +522,7 @@ var ruleInfos = [NumRules]RuleInfo{
 	RuleAnyUserTimeout:       {ID: "any_user_timeout", From: []State{StateSynSent, StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck}, On: []Event{EventTimeoutUser}, Do: []string{"signal_timeout", "delete_tcb"}, To: StateClosed, RFC: "3.10.8", Line: 228},
 }
 
-// Actions is what Step needs from a TCB: one method per guard and option of
+// Actions is what Step needs from the machine's data: one method per guard and option of
 // the spec, reporting whether it holds, and one per action.
 type Actions interface {
 	// AckAcceptable reports whether guard ack_acceptable holds: ACK bit set and SND.UNA < SEG.ACK =< SND.NXT (in SYN-SENT: ISS < SEG.ACK =< SND.NXT).

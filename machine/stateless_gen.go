@@ -88,7 +88,7 @@ func firingOf(args []any) *firing {
 	return nil
 }
 
-// keepState is the action of the rows that keep the state; the TCB's actions
+// keepState is the action of the rows that keep the state; the Actions methods
 // do not run under stateless.
 func keepState(context.Context, ...any) error {
 	return nil

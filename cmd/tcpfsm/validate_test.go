@@ -18,15 +18,24 @@ func TestValidateOK(t *testing.T) {
 	}
 }
 
-// With no argument, validate finds spec/tcp.yaml from the module root (the
-// test runs in cmd/tcpfsm).
+// With no argument, validate finds every spec/*.yaml from the module root
+// (the test runs in cmd/tcpfsm): the TCP machine and the congestion one.
 func TestValidateDefaultSpec(t *testing.T) {
 	code, out, errOut := call("validate")
-	if code != 0 || !strings.HasSuffix(out, ": ok\n") || errOut != "" {
-		t.Errorf("validate: exit %d, stdout %q, stderr %q; want 0 and ok", code, out, errOut)
+	if code != 0 || errOut != "" {
+		t.Fatalf("validate: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
 	}
-	if want := filepath.FromSlash("spec/tcp.yaml"); !strings.HasPrefix(out, filepath.Join("..", "..", want)) {
-		t.Errorf("validate used %q, want the module's spec/tcp.yaml", out)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	var names []string
+	for _, l := range lines {
+		if !strings.HasSuffix(l, ": ok") {
+			t.Errorf("validate printed %q, want ok", l)
+		}
+		names = append(names, strings.SplitN(l, ":", 2)[0])
+	}
+	want := []string{filepath.Join("..", "..", "spec", "cc.yaml"), filepath.Join("..", "..", "spec", "tcp.yaml")}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("validate read %v, want the module's specs %v", names, want)
 	}
 }
 

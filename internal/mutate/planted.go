@@ -21,8 +21,17 @@ type planted struct {
 	edits     []edit
 }
 
-// edit replaces old, which must occur exactly once, in a file of machine/.
+// edit replaces old, which must occur exactly once, in a file of machine/,
+// or, when file has a directory ("cc/reno.go"), in that file of the module.
 type edit struct{ file, old, new string }
+
+// path is where the edited file is, under root.
+func (e edit) path(root string) string {
+	if strings.Contains(e.file, "/") {
+		return filepath.Join(root, filepath.FromSlash(e.file))
+	}
+	return filepath.Join(root, machineDir, e.file)
+}
 
 var plantedBugs = []planted{
 	// Invariants 1-20 (design.md).
@@ -194,13 +203,43 @@ var plantedBugs = []planted{
 		[]edit{{"sack.go", "if b.Left == r.start && b.Right == r.end {", "if b.Left == r.start && b.Right == r.end && n < 0 {"}}},
 	{"sack-on-data", 44, "SACK blocks on data segments too",
 		[]edit{{"options.go", "seg.Flags&ACK != 0 && len(seg.Payload) == 0 &&", "seg.Flags&ACK != 0 &&"}}},
+
+	// Invariants 45-50: the congestion control machine (cc/).
+	{"cc-partial-deflates-all", 45, "NewReno's partial ACK deflates cwnd by everything ACKed, to zero",
+		[]edit{{"cc/controller.go", "\tc.cwnd -= min(c.acked, c.cwnd-c.smss)\n", "\tc.cwnd -= min(c.acked, c.cwnd)\n"}}},
+	{"cc-ssthresh-one-smss", 45, "a reduction's floor is one SMSS, not two",
+		[]edit{{"cc/controller.go", "\treturn max(w, 2*c.smss)\n", "\treturn max(w, c.smss)\n"}}},
+	{"cc-dupack-grows", 46, "limited transmit grows cwnd by one SMSS per early duplicate ACK",
+		[]edit{{"cc/controller.go", "func (c *Controller) LimitedTransmit() {}", "func (c *Controller) LimitedTransmit() { c.grow(c.smss) }"}}},
+	{"cc-reduce-twice", 47, "the recovery point is ignored: duplicate ACKs of data sent before the last loss event start another reduction",
+		[]edit{{"cc/controller.go", "\treturn !c.recoverSet || seqGT(c.in.SegAck-1, c.recover)\n", "\treturn true\n"}}},
+	{"cc-rto-reduces-again", 47, "every RTO recomputes ssthresh, not only the first of a window",
+		[]edit{{"cc/controller.go", "\tif c.state != StateLossRecovery {\n\t\tc.ssthresh = c.reduced()", "\tif true {\n\t\tc.ssthresh = c.reduced()"}}},
+	{"cc-cubic-beta-half", 47, "CUBIC reduces by 1/2 like Reno, not to 0.7",
+		[]edit{{"cc/cubic.go", "\tcubicBetaNum = 7\n", "\tcubicBetaNum = 5\n"}}},
+	{"cc-no-cwnd-limit", 48, "the quota ignores cwnd: the sender fills the peer's window",
+		[]edit{{"cc/controller.go", "\tw := c.cwnd\n", "\tw := c.cwnd + sndWnd\n"}}},
+	{"cc-limited-transmit-unbounded", 48, "limited transmit keeps adding a segment per duplicate ACK past the second",
+		[]edit{{"cc/controller.go", "c.dupAcks > 0 && c.dupAcks < DupThresh {", "c.dupAcks > 0 {"}}},
+	{"cc-step-wrong-target", 49, "the generated Step keeps slow start on its third duplicate ACK instead of entering FAST-RECOVERY",
+		[]edit{{"cc/machine_gen.go", "\t\t\t\treturn StateSlowStart, RuleOpenDupack\n\t\t\t}\n\t\t\t// open_third_dupack (RFC 5681 3.2)\n\t\t\tif a.ThirdDupack() && a.CoversRecover() {\n\t\t\t\ta.CountDupack()\n\t\t\t\ta.EnterRecovery()\n\t\t\t\treturn StateFastRecovery,", "\t\t\t\treturn StateSlowStart, RuleOpenDupack\n\t\t\t}\n\t\t\t// open_third_dupack (RFC 5681 3.2)\n\t\t\tif a.ThirdDupack() && a.CoversRecover() {\n\t\t\t\ta.CountDupack()\n\t\t\t\ta.EnterRecovery()\n\t\t\t\treturn StateSlowStart,"}}},
+	{"cc-abc-unbounded", 50, "slow start grows by all the bytes ACKed, without RFC 3465's L = 2",
+		[]edit{{"cc/controller.go", "func (c *Controller) slowStartStep() uint32 { return min(c.acked, abcL*c.smss) }", "func (c *Controller) slowStartStep() uint32 { return c.acked }"}}},
+	{"cc-reno-per-ack", 50, "Reno's congestion avoidance adds one SMSS per ACK, not per window",
+		[]edit{{"cc/reno.go", "\tif c.bytesAcked >= c.cwnd {\n", "\tif c.bytesAcked > 0 {\n"}}},
+	{"cc-cubic-no-cube", 50, "CUBIC's curve is quadratic",
+		[]edit{{"cc/cubic.go", "\treturn cubicC*d*d*d + s.wMax\n", "\treturn cubicC*d*d + s.wMax\n"}}},
 }
 
 // plantedMutant builds the overlay of p.
 func plantedMutant(root string, p planted) (Mutant, error) {
-	m := Mutant{ID: "planted:" + p.name, Pos: "machine/" + p.edits[0].file, Desc: p.doc, Files: map[string][]byte{}}
+	pos := p.edits[0].file
+	if !strings.Contains(pos, "/") {
+		pos = machineDir + "/" + pos
+	}
+	m := Mutant{ID: "planted:" + p.name, Pos: pos, Desc: p.doc, Files: map[string][]byte{}}
 	for _, e := range p.edits {
-		path := filepath.Join(root, machineDir, e.file)
+		path := e.path(root)
 		src, ok := m.Files[path]
 		if !ok {
 			var err error

@@ -74,7 +74,7 @@ func (r *runner) test(m Mutant, n int) result {
 		// A kill needs a failure, not its smallest form: rapid's default
 		// 30 s of shrinking would outlast the run's timeout and hide
 		// which invariant failed.
-		{"property", []string{"test", "-count=1", "-skip", "TestMutation|TestNearWrapKey", "./proptest", "-rapid.nofailfile", "-rapid.shrinktime=" + shrinkTime.String(), "-rapid.checks=" + strconv.Itoa(r.o.checks)}},
+		{"property", []string{"test", "-count=1", "-skip", "TestMutation|TestNearWrapKey", "./proptest", "./cc", "-rapid.nofailfile", "-rapid.shrinktime=" + shrinkTime.String(), "-rapid.checks=" + strconv.Itoa(r.o.checks)}},
 		{"checker", []string{"test", "-count=1", "-run", "TestPropertyExhaustive", "./proptest/check"}},
 	}
 	for _, run := range runs {

@@ -1,7 +1,9 @@
 package cc
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -127,6 +129,10 @@ func (c *Controller) Init(alg Algorithm, smss uint32, sack bool, now time.Durati
 	c.cubic.reset(now)
 }
 
+// LossWindow sets cwnd to one segment, for a connection whose SYN or
+// SYN+ACK had to be sent again (RFC 5681 3.1: LW).
+func (c *Controller) LossWindow() { c.cwnd = c.smss }
+
 // State is the machine's state.
 func (c *Controller) State() State { return c.state }
 
@@ -170,12 +176,14 @@ func (c *Controller) Quota(inFlight, sndWnd uint32) uint32 {
 
 // OnAck classifies an acceptable ACK and steps the machine with it. It
 // returns the rule that fired, RuleNone if the ACK is neither new nor a
-// duplicate (a window update, an ACK with text).
+// duplicate (a window update, an ACK with text), which ends a run of
+// duplicate ACKs.
 func (c *Controller) OnAck(a Ack) Rule {
 	c.in = a
 	c.acked = 0
 	e, ok := Classify(c.state, c.recover, a)
 	if !ok {
+		c.dupAcks = 0 // a window update or text ends a run of duplicates
 		return RuleNone
 	}
 	if e != EventDupAck && e != EventSackLoss {
@@ -339,6 +347,30 @@ func (c *Controller) RestartWindow() {
 	c.cwnd = min(InitialWindow(c.smss), c.cwnd)
 	c.bytesAcked = 0
 	c.cubic.epochStart = -1
+}
+
+// AppendKey appends a canonical encoding of what decides c's future
+// behaviour, given the same inputs, to b; time (CUBIC's epoch start) is
+// left out, as package machine's keys leave it out.
+func (c *Controller) AppendKey(b []byte) []byte {
+	var flags byte
+	if c.sackOn {
+		flags |= 1
+	}
+	if c.recoverSet {
+		flags |= 2
+	}
+	if c.Retransmit {
+		flags |= 4
+	}
+	b = append(b, byte(c.state), byte(c.alg), flags, byte(min(c.dupAcks, 255)))
+	for _, v := range [...]uint32{c.smss, c.cwnd, c.ssthresh, c.bytesAcked, c.recover} {
+		b = binary.BigEndian.AppendUint32(b, v)
+	}
+	for _, f := range [...]float64{c.cubic.wMax, c.cubic.wLastMax, c.cubic.cwndPrior} {
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(f))
+	}
+	return b
 }
 
 func seqGT(a, b uint32) bool { return int32(a-b) > 0 }

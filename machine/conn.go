@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/cc"
 )
 
 // Errors a Conn reports to its application. The runtime maps them onto
@@ -61,6 +63,7 @@ type Config struct {
 	QuickACKs        int           // ACK the first this many data segments at once (16, as Linux); negative: none
 	NoDelay          bool          // Nagle's algorithm off for new connections (Conn.SetNoDelay changes it per connection)
 	KeepAlive        KeepAlive     // keepalive probes for new connections (off; Conn.SetKeepAlive changes it per connection)
+	Congestion       cc.Algorithm  // congestion control: cc.CUBIC (the default, RFC 9438) or cc.Reno (RFC 5681)
 	SYNCookies       bool          // answer every SYN at a listener with a SYN cookie, keeping no state (RFC 4987 3.6); a runtime turns cookies on per listener when its queue is full (Conn.SetSynCookies)
 	ISNKey           [16]byte      // per-stack secret for RFC 9293 3.4.1 ISNs; random per stack
 	Observer         Observer      // optional
@@ -460,6 +463,10 @@ type Vars struct {
 	SndShift, RcvShift                          uint8         // window scales: the peer's (applied to windows received), ours
 	TSRecent                                    uint32        // TS.Recent (RFC 7323 4.3), with timestamps on
 	SACKedRanges                                int           // ranges in the send side's SACK scoreboard
+	CCState                                     cc.State      // the congestion control machine's state (spec/cc.yaml)
+	Cwnd, Ssthresh                              uint32        // its congestion window and slow start threshold, bytes
+	DupAcks                                     int           // duplicate ACKs in a row (RFC 5681 2)
+	Quota                                       uint32        // text the sender may still put in flight: min(cwnd, SND.WND) less FlightSize, with limited transmit
 }
 
 // Holds reports whether every byte of [start, end) has been received:
@@ -507,6 +514,10 @@ func (c *Conn) Vars() Vars {
 		RcvHeldEnd: t.rcvNxt + uint32(c.oooExtent()), RcvHeldRanges: t.ooo.n, PeerFinHeld: t.finPending, PeerFinSeq: t.finPendSeq,
 		RexmtArmed: t.isArmed(timerRexmt), RexmtAt: t.deadline[timerRexmt],
 		Opts: t.opts, SndShift: t.sndShift, RcvShift: t.rcvShift, TSRecent: t.tsRecent, SACKedRanges: t.sacked.n,
+		CCState: t.cc.State(), Cwnd: t.cc.Cwnd(), Ssthresh: t.cc.Ssthresh(), DupAcks: t.cc.DupAcks(),
+	}
+	if t.synAcked {
+		v.Quota = c.quota()
 	}
 	if c.state != StateClosed {
 		v.RTO = t.rto.current(c.cfg)

@@ -58,7 +58,7 @@ func (c *Conn) AppendKey(b []byte) []byte {
 	var flags uint32
 	for i, f := range [...]bool{
 		t.synSent, t.synAcked, t.irsValid, t.passive, t.finQueued, t.finSent, t.finAcked,
-		t.finRcvd, t.finPending, t.synRexmitted, t.prevValid, t.timing, t.inRecovery,
+		t.finRcvd, t.finPending, t.synRexmitted, t.prevValid, t.timing,
 		c.acceptIncarnation, t.rto.hasSample, t.dsackValid,
 	} {
 		if f {
@@ -68,9 +68,9 @@ func (c *Conn) AppendKey(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, flags)
 	for _, v := range [...]uint32{
 		t.iss, t.sndUna, t.sndNxt, t.sndWnd, t.sndWl1, t.sndWl2, t.maxSndWnd, t.sndBufSeq, t.finSeq,
-		t.irs, t.rcvNxt, t.rcvAdv, t.finPendSeq, t.prevSndNxt, t.rttSeq, t.recoverSeq,
+		t.irs, t.rcvNxt, t.rcvAdv, t.finPendSeq, t.prevSndNxt, t.rttSeq,
 		uint32(t.peerMSS)<<16 | uint32(t.sndMSS),
-		uint32(t.dupAcks)<<24 | uint32(t.rto.backoff)<<16 | uint32(t.armed)<<8,
+		uint32(t.rto.backoff)<<16 | uint32(t.armed)<<8,
 		uint32(t.challengeCount),
 		uint32(t.opts)<<16 | uint32(t.sndShift)<<8 | uint32(t.rcvShift),
 	} {
@@ -87,6 +87,7 @@ func (c *Conn) AppendKey(b []byte) []byte {
 		b = binary.BigEndian.AppendUint32(b, r.end)
 		b = c.rcv.appendTo(b, c.rcv.n+int(r.start-t.rcvNxt), int(r.end-r.start))
 	}
+	b = t.cc.AppendKey(b)
 	b = append(b, byte(t.sacked.n))
 	for _, r := range t.sacked.r[:t.sacked.n] {
 		b = binary.BigEndian.AppendUint32(b, r.start)

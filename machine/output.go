@@ -55,6 +55,12 @@ func (c *Conn) output() {
 	switch c.state {
 	case StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck:
 		if t.synAcked {
+			if t.cc.SMSS() == 0 {
+				c.ccStart() // the first event after the handshake: the options, and so the MSS, are known
+			}
+			if c.unsent() {
+				c.ccIdle()
+			}
 			for c.sendOne() {
 			}
 			if t.sndUna == t.sndNxt && c.unsent() && !t.isArmed(timerRexmt) {
@@ -96,8 +102,11 @@ func (c *Conn) sendOne() bool {
 		if int32(t.sndUna+t.sndWnd-t.sndNxt) <= 0 {
 			return false // no usable window: the persist timer probes
 		}
-		d := end - t.sndNxt                      // D: queued, unsent
-		usable := t.sndUna + t.sndWnd - t.sndNxt // U: usable window
+		d := end - t.sndNxt                                  // D: queued, unsent
+		usable := min(t.sndUna+t.sndWnd-t.sndNxt, c.quota()) // U: usable window, within cwnd
+		if usable == 0 {
+			return false // cwnd is full: the next ACK opens it
+		}
 		mss := c.effMSS()
 		n := min(d, usable, mss)
 		if n < mss && d > usable && n < t.maxSndWnd/2 {
@@ -146,6 +155,7 @@ func (c *Conn) sendData(seq, n uint32, fresh bool) {
 			}
 		}
 		c.emit(seq, t.rcvNxt, flags, p)
+		t.sentAt = c.now
 		if flags&FIN != 0 {
 			end++
 			t.finSent = true
@@ -209,6 +219,11 @@ func (c *Conn) armSent() {
 // retransmit is the retransmission timer's work.
 func (c *Conn) retransmit() {
 	t := &c.t
+	// A timeout with text outstanding in an open window is a loss; one
+	// that probes a zero window is not (RFC 9293 3.8.6.1).
+	if t.synAcked && t.cc.SMSS() != 0 && t.sndUna != t.sndNxt && t.sndWnd > 0 {
+		c.ccTimeout()
+	}
 	switch {
 	case t.sndUna != t.sndNxt:
 		c.resendHead()
@@ -227,7 +242,6 @@ func (c *Conn) retransmit() {
 	}
 	t.timing = false // Karn: no sample across a retransmission
 	t.rto.backOff()
-	t.inRecovery, t.recoverSeq = true, t.sndNxt
 	t.arm(timerRexmt, c.now+t.rto.current(c.cfg))
 }
 
@@ -270,10 +284,14 @@ func (c *Conn) resendHead() {
 func (c *Conn) ackNew(ack uint32) {
 	t := &c.t
 	acked := ack - t.sndUna
-	if t.synSent && !t.synAcked && acked > 0 {
+	synAck := t.synSent && !t.synAcked && acked > 0
+	if synAck {
 		t.synAcked = true
 		acked--
 	}
+	// Congestion control sees the ACK before SND.UNA moves; the ACK of
+	// our SYN starts it instead.
+	resend := !synAck && t.cc.SMSS() != 0 && c.ccNewAck(ack)
 	data := min(acked, uint32(c.snd.n))
 	c.snd.consume(int(data))
 	if c.snd.n == 0 {
@@ -285,7 +303,6 @@ func (c *Conn) ackNew(ack uint32) {
 	}
 	flight := t.sndNxt - t.sndUna
 	t.sndUna = ack
-	t.dupAcks = 0
 	switch {
 	case t.opts.Has(OptTimestamps):
 		t.timing = false
@@ -304,26 +321,21 @@ func (c *Conn) ackNew(ack uint32) {
 	if t.finAcked && c.state == StateFinWait1 {
 		t.arm(timerFinWait2, c.now+c.cfg.finWait2())
 	}
-	if t.inRecovery {
-		if SeqLT(ack, t.recoverSeq) {
-			c.resendHead() // a partial ACK: the next hole (RFC 6582 style)
-		} else {
-			t.inRecovery = false
-		}
+	if resend {
+		c.resendHead() // a partial ACK: the next hole (RFC 6582 3.2, RFC 5681 3.1)
 	}
 }
 
-// dupAck counts duplicate ACKs (RFC 5681 2) and resends the head on the
-// third (fast retransmit).
+// dupAck passes an ACK of SND.UNA to congestion control, a duplicate when
+// RFC 5681 2 says so (data outstanding, no text, no SYN or FIN, the same
+// window), and resends the head when it calls for a fast retransmit.
 func (c *Conn) dupAck(s *Segment) {
 	t := &c.t
-	if t.sndUna == t.sndNxt || len(s.Payload) != 0 || s.Flags&(SYN|FIN) != 0 || c.segWindow(s) != t.sndWnd {
-		t.dupAcks = 0
+	if !t.synAcked || t.cc.SMSS() == 0 {
 		return
 	}
-	t.dupAcks++
-	if t.dupAcks == 3 {
+	dup := t.sndUna != t.sndNxt && len(s.Payload) == 0 && s.Flags&(SYN|FIN) == 0 && c.segWindow(s) == t.sndWnd
+	if c.ccDupAck(s.Ack, dup) {
 		c.resendHead()
-		t.inRecovery, t.recoverSeq = true, t.sndNxt
 	}
 }

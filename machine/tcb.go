@@ -1,6 +1,10 @@
 package machine
 
-import "time"
+import (
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/cc"
+)
 
 // tcb is the transmission control block of RFC 9293 3.3.1 plus the
 // bookkeeping the actions need. delete_tcb zeroes it; the buffers live in
@@ -58,10 +62,9 @@ type tcb struct {
 	rttStart     time.Duration // and started then
 	flightAt     time.Duration // when the oldest flight outstanding began (a send with nothing outstanding): timestamp echoes older than that are stale
 	synRexmitted bool          // RFC 6298 5.7
-	inRecovery   bool          // resend each hole below recoverSeq on a partial ACK
-	recoverSeq   uint32
-	dupAcks      uint8
-	dataSegs     uint32 // in-order text segments taken (the quick-ACK phase)
+	cc           cc.Controller // congestion control and loss recovery (congestion.go)
+	sentAt       time.Duration // the last segment of text or FIN sent: an idle restart is timed from it
+	dataSegs     uint32        // in-order text segments taken (the quick-ACK phase)
 
 	// Keepalive (keepalive.go).
 	kaHeard   time.Duration // the last acceptable segment from the peer
@@ -348,10 +351,13 @@ func (c *Conn) ProcessAck() {
 	switch {
 	case SeqLT(t.sndUna, ack) && SeqLEQ(ack, t.sndNxt):
 		c.ackNew(ack)
+		c.takeSACK(s)
 	case ack == t.sndUna:
+		c.takeSACK(s) // first: the scoreboard may declare the head lost (RFC 6675)
 		c.dupAck(s)
+	default:
+		c.takeSACK(s)
 	}
-	c.takeSACK(s)
 	if SeqLEQ(t.sndUna, ack) && SeqLEQ(ack, t.sndNxt) &&
 		(SeqLT(t.sndWl1, s.Seq) || (t.sndWl1 == s.Seq && SeqLEQ(t.sndWl2, ack))) {
 		wnd := c.segWindow(s)

@@ -3,6 +3,8 @@ package machine
 import (
 	"bytes"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/cc"
 )
 
 // Regression tests for segments a hostile (or odd) peer sends during the
@@ -90,9 +92,17 @@ func TestTinyPeerMSSClamped(t *testing.T) {
 		if _, err := c.Write(2, make([]byte, 1400)); err != nil {
 			t.Fatal(err)
 		}
-		want := (1400 + int(tc.want) - 1) / int(tc.want)
+		// As many segments of the MSS as the initial window holds
+		// (RFC 6928: ten of a small MSS).
+		iw := cc.InitialWindow(uint32(tc.want)) / uint32(tc.want)
+		want := min((1400+int(tc.want)-1)/int(tc.want), int(iw))
 		if n := len(c.Outbox()); n != want {
 			t.Errorf("%+v: a 1400-byte write went out as %d segments, want %d", tc.cfg, n, want)
+		}
+		for _, s := range c.Outbox() {
+			if len(s.Payload) > int(tc.want) {
+				t.Errorf("%+v: a segment of %d bytes, above the MSS %d", tc.cfg, len(s.Payload), tc.want)
+			}
 		}
 	}
 }

@@ -234,6 +234,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkSendsWhenAllowed(r); w.err != nil {
 		return
 	}
+	if w.checkCongestionWindow(r); w.err != nil {
+		return
+	}
 	if w.checkUserTimeout(r, g, !fresh); w.err != nil {
 		return
 	}

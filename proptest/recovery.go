@@ -1,6 +1,7 @@
 package proptest
 
 import (
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/proptest/simnet"
 )
@@ -14,7 +15,34 @@ import (
 type recoveryGhost struct {
 	dups       int    // consecutive duplicate ACKs (RFC 5681 2)
 	inRecovery bool   // after a fast retransmit or a timeout, until SND.UNA reaches recover
-	recover    uint32 // SND.NXT when recovery began (RFC 6582's "recover")
+	recover    uint32 // SND.NXT when recovery began (RFC 6582's "recover", plus one)
+	recoverSet bool   // a recovery began on this connection: recover holds its point
+}
+
+// freshLoss is RFC 6582 3.2 step 2: a loss signalled by duplicate ACKs of
+// ack starts a recovery only outside one, and only if ack covers more than
+// the last recovery's point (else its duplicates may be echoes of that
+// recovery's retransmissions).
+func (g *recoveryGhost) freshLoss(ack uint32) bool {
+	return !g.inRecovery && (!g.recoverSet || machine.SeqGT(ack, g.recover))
+}
+
+// headLost is RFC 6675's IsLost(SND.UNA) from the sender's scoreboard after
+// the ACK: DupThresh ranges, or more than (DupThresh-1)*SMSS bytes, SACKed
+// above SND.UNA.
+func headLost(c *machine.Conn, v *machine.Vars) bool {
+	if !v.Opts.Has(machine.OptSACKPermitted) {
+		return false
+	}
+	if v.SACKedRanges >= cc.DupThresh {
+		return true
+	}
+	var n uint32
+	for i := range v.SACKedRanges {
+		s, e := c.SACKed(i)
+		n += e - s
+	}
+	return n > (cc.DupThresh-1)*uint32(v.MSS)
 }
 
 // resendSize is how much text a resend of the head carries: one MSS, no
@@ -63,7 +91,9 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 					size = 1
 				}
 			}
-			g.inRecovery, g.recover = true, a.SndNxt
+			if b.SndUna != b.SndNxt && b.SndWnd > 0 {
+				g.inRecovery, g.recover, g.recoverSet = true, a.SndNxt, true // a loss (RFC 5681 3.1), not a zero-window probe
+			}
 		}
 	case simnet.Input:
 		if len(r.Steps) == 0 || droppedUnread(r) || !in.Flags.Has(machine.ACK) ||
@@ -84,9 +114,12 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 		case in.Ack == b.SndUna:
 			if b.SndUna != b.SndNxt && len(in.Payload) == 0 && !in.Flags.Has(machine.FIN) && inWnd == b.SndWnd {
 				g.dups++
-				if g.dups == 3 {
+				// Fast retransmit: the third duplicate, or with SACK
+				// the scoreboard declaring the head lost (RFC 6675 5).
+				lost := g.dups == cc.DupThresh || headLost(w.net.Conn(r.Side), a)
+				if lost && g.freshLoss(in.Ack) {
 					want, size = true, resendSize(b.SndUna, b, b.SndWnd)
-					g.inRecovery, g.recover = true, b.SndNxt
+					g.inRecovery, g.recover, g.recoverSet = true, b.SndNxt, true
 				}
 			} else {
 				g.dups = 0

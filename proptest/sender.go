@@ -131,7 +131,8 @@ func (w *World) checkFinSent(r *simnet.Record) {
 
 // checkSendsWhenAllowed is invariant 29's converse: after every call the
 // sender has sent what RFC 9293 3.8.6.2.1 lets it: with D bytes queued and
-// unsent and a usable window U > 0, it holds text back only while
+// unsent and a usable window U > 0 (within the peer's window and the
+// congestion window), it holds text back only while
 // min(D, U) is less than the MSS, D exceeds U, and min(D, U) is less than
 // half the largest window the peer offered.
 func (w *World) checkSendsWhenAllowed(r *simnet.Record) {
@@ -148,6 +149,12 @@ func (w *World) checkSendsWhenAllowed(r *simnet.Record) {
 	u := a.SndUna + a.SndWnd - a.SndNxt
 	if int32(d) <= 0 || int32(u) <= 0 {
 		return
+	}
+	// Congestion control (invariant 48) bounds the usable window too.
+	if room := cwndRoom(a); a.SndNxt-a.SndUna >= room {
+		return
+	} else {
+		u = min(u, room-(a.SndNxt-a.SndUna))
 	}
 	// Nagle (RFC 9293 3.7.4): with text unacknowledged, a segment shorter
 	// than the MSS waits, unless it ends the data before the FIN.

@@ -31,13 +31,12 @@ func (c *Conn) ccAck(ack uint32, dup bool) cc.Ack {
 }
 
 // ccNewAck feeds an ACK of new data; it reports whether the head must be
-// sent again: NewReno's partial ACK in fast recovery, and any partial ACK
-// after a timeout, which resends the next hole as slow start regrows the
-// window (RFC 5681 3.1, RFC 6582 3.2).
+// sent again: NewReno's partial ACK in fast recovery (RFC 6582 3.2). With
+// SACK, and after a timeout, output's repairHoles resends instead.
 func (c *Conn) ccNewAck(ack uint32) (resend bool) {
 	t := &c.t
-	r := t.cc.OnAck(c.ccAck(ack, false))
-	resend = t.cc.Retransmit || r == cc.RuleLrPartialAck || r == cc.RuleFrSackPartialAck
+	t.cc.OnAck(c.ccAck(ack, false))
+	resend = t.cc.Retransmit
 	t.cc.Retransmit = false
 	return resend
 }
@@ -47,7 +46,10 @@ func (c *Conn) ccNewAck(ack uint32) (resend bool) {
 // head must be sent again: fast retransmit.
 func (c *Conn) ccDupAck(ack uint32, dup bool) (resend bool) {
 	t := &c.t
-	t.cc.OnAck(c.ccAck(ack, dup))
+	if t.cc.OnAck(c.ccAck(ack, dup)); t.cc.Retransmit {
+		c.count.FastRecovery++
+		t.highRxt = t.sndUna // a new recovery: nothing resent yet
+	}
 	resend = t.cc.Retransmit
 	t.cc.Retransmit = false
 	return resend
@@ -58,6 +60,8 @@ func (c *Conn) ccDupAck(ack uint32, dup bool) (resend bool) {
 func (c *Conn) ccTimeout() {
 	t := &c.t
 	t.cc.OnRTO(cc.Ack{Now: c.now, SndUna: t.sndUna, SndNxt: t.sndNxt, SegAck: t.sndUna})
+	c.count.Timeouts++
+	t.highRxt = t.sndUna
 	t.cc.Retransmit = false // the timer resends the head itself
 }
 
@@ -72,10 +76,15 @@ func (c *Conn) ccIdle() {
 }
 
 // quota is how much more text may go out: the peer's window and cwnd
-// (cc.Controller.Quota).
+// (cc.Controller.Quota), against what is in flight: FlightSize, or RFC
+// 6675's pipe while the scoreboard drives recovery.
 func (c *Conn) quota() uint32 {
 	t := &c.t
-	return t.cc.Quota(t.sndNxt-t.sndUna, t.sndWnd)
+	inFlight := t.sndNxt - t.sndUna
+	if c.holeRecovery() {
+		inFlight = c.pipe()
+	}
+	return t.cc.Quota(inFlight, t.sndWnd)
 }
 
 // headLost is RFC 6675's IsLost(SND.UNA): DupThresh discontiguous ranges,

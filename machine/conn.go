@@ -241,10 +241,14 @@ func (c *Conn) Reset(cfg *Config, t Tuple) {
 		cfg = &Config{}
 	}
 	snd, rcv, out := c.snd, c.rcv, c.outbox
+	ooo, sacked := c.t.ooo, c.t.sacked
 	*c = Conn{cfg: cfg, tuple: t, noDelay: cfg.NoDelay, ka: cfg.KeepAlive.withDefaults()}
 	snd.empty()
 	rcv.empty()
+	ooo.clear()
+	sacked.clear()
 	c.snd, c.rcv = snd, rcv
+	c.t.ooo, c.t.sacked = ooo, sacked
 	if out == nil {
 		out = make([]Segment, 0, 4)
 	}
@@ -291,6 +295,8 @@ func (c *Conn) PeerClosed() bool { return c.t.finRcvd }
 type Counters struct {
 	Retransmits   uint64 // segments sent again: by timeout, fast retransmit or partial ACK (sequence space resent)
 	ChallengeACKs uint64 // RFC 5961 challenge ACKs sent
+	Timeouts      uint64 // retransmission timeouts with text outstanding (loss, not a zero-window probe)
+	FastRecovery  uint64 // fast retransmits: recoveries begun by duplicate ACKs or SACK (RFC 5681 3.2, RFC 6675)
 }
 
 // Counters returns the Conn's counters.
@@ -466,7 +472,10 @@ type Vars struct {
 	CCState                                     cc.State      // the congestion control machine's state (spec/cc.yaml)
 	Cwnd, Ssthresh                              uint32        // its congestion window and slow start threshold, bytes
 	DupAcks                                     int           // duplicate ACKs in a row (RFC 5681 2)
-	Quota                                       uint32        // text the sender may still put in flight: min(cwnd, SND.WND) less FlightSize, with limited transmit
+	Quota                                       uint32        // text the sender may still put in flight: min(cwnd, SND.WND) less FlightSize (or RFC 6675's pipe in recovery), with limited transmit
+	Recover                                     uint32        // RFC 6582's recovery point: SND.NXT - 1 when the last loss event began
+	RecoverSet                                  bool          // a loss event set Recover
+	HighRxt                                     uint32        // RFC 6675 HighRxt: the end of what the current recovery resent
 }
 
 // Holds reports whether every byte of [start, end) has been received:
@@ -515,7 +524,9 @@ func (c *Conn) Vars() Vars {
 		RexmtArmed: t.isArmed(timerRexmt), RexmtAt: t.deadline[timerRexmt],
 		Opts: t.opts, SndShift: t.sndShift, RcvShift: t.rcvShift, TSRecent: t.tsRecent, SACKedRanges: t.sacked.n,
 		CCState: t.cc.State(), Cwnd: t.cc.Cwnd(), Ssthresh: t.cc.Ssthresh(), DupAcks: t.cc.DupAcks(),
+		HighRxt: t.highRxt,
 	}
+	v.Recover, v.RecoverSet = t.cc.Recover()
 	if t.synAcked {
 		v.Quota = c.quota()
 	}

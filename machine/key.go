@@ -9,7 +9,11 @@ import "encoding/binary"
 // in use) is not copied: call CopyTo between calls.
 func (c *Conn) CopyTo(dst *Conn) {
 	snd, rcv, out := dst.snd, dst.rcv, dst.outbox
+	ooo, sacked := dst.t.ooo, dst.t.sacked
 	*dst = *c
+	dst.t.ooo, dst.t.sacked = ooo, sacked
+	c.t.ooo.copyTo(&dst.t.ooo)
+	c.t.sacked.copyTo(&dst.t.sacked)
 	dst.seg, dst.in, dst.ubuf, dst.view = nil, Segment{}, nil, segView{}
 	dst.snd, dst.rcv = snd, rcv
 	c.snd.copyTo(&dst.snd, c.snd.n)
@@ -80,7 +84,7 @@ func (c *Conn) AppendKey(b []byte) []byte {
 	b = c.snd.appendTo(b, 0, c.snd.n)
 	b = binary.BigEndian.AppendUint32(b, uint32(c.rcv.n))
 	b = c.rcv.appendTo(b, 0, c.rcv.n)
-	b = append(b, byte(t.ooo.n))
+	b = binary.BigEndian.AppendUint32(b, uint32(t.ooo.n))
 	for i := 0; i < t.ooo.n; i++ {
 		r := t.ooo.r[i]
 		b = binary.BigEndian.AppendUint32(b, r.start)
@@ -88,7 +92,7 @@ func (c *Conn) AppendKey(b []byte) []byte {
 		b = c.rcv.appendTo(b, c.rcv.n+int(r.start-t.rcvNxt), int(r.end-r.start))
 	}
 	b = t.cc.AppendKey(b)
-	b = append(b, byte(t.sacked.n))
+	b = binary.BigEndian.AppendUint32(b, uint32(t.sacked.n))
 	for _, r := range t.sacked.r[:t.sacked.n] {
 		b = binary.BigEndian.AppendUint32(b, r.start)
 		b = binary.BigEndian.AppendUint32(b, r.end)

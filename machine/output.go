@@ -61,6 +61,9 @@ func (c *Conn) output() {
 			if c.unsent() {
 				c.ccIdle()
 			}
+			if c.holeRecovery() {
+				c.repairHoles()
+			}
 			for c.sendOne() {
 			}
 			if t.sndUna == t.sndNxt && c.unsent() && !t.isArmed(timerRexmt) {
@@ -271,10 +274,16 @@ func (c *Conn) resendHead() {
 	if int32(sentData) > 0 {
 		n := min(sentData, c.effMSS(), max(t.sndWnd, 1))
 		c.sendData(t.sndUna, n, false)
+		end := t.sndUna + n
+		if t.finSent && end == t.finSeq {
+			end++ // the FIN rode along
+		}
+		t.highRxt = seqMax(t.highRxt, end)
 		return
 	}
 	if t.finSent && !t.finAcked {
 		c.sendFin()
+		t.highRxt = seqMax(t.highRxt, t.finSeq+1)
 	}
 }
 
@@ -303,6 +312,7 @@ func (c *Conn) ackNew(ack uint32) {
 	}
 	flight := t.sndNxt - t.sndUna
 	t.sndUna = ack
+	t.highRxt = seqMax(t.highRxt, ack)
 	switch {
 	case t.opts.Has(OptTimestamps):
 		t.timing = false

@@ -3,13 +3,12 @@ package machine
 // seqRange is the sequence space [start, end).
 type seqRange struct{ start, end uint32 }
 
-// rangeCap is the storage of a rangeSet.
-const rangeCap = 16
-
 // rangeSet is sorted, disjoint, non-touching sequence ranges: the
-// receive side's out-of-order text, the send side's SACK scoreboard.
+// receive side's out-of-order text, the send side's SACK scoreboard. Its
+// storage grows on demand, never past the limit add is given (which the
+// configuration sets, not the peer), and is kept when the set empties.
 type rangeSet struct {
-	r [rangeCap]seqRange
+	r []seqRange // r[:n] are in use
 	n int
 }
 
@@ -33,8 +32,11 @@ func (b *rangeSet) add(r seqRange, limit int) {
 	}
 	switch {
 	case i == j: // a new range before r[i]
-		if b.n >= min(limit, rangeCap) {
+		if b.n >= limit {
 			return
+		}
+		if b.n == len(b.r) {
+			b.r = append(b.r, seqRange{})
 		}
 		copy(b.r[i+1:b.n+1], b.r[i:b.n])
 		b.n++
@@ -44,6 +46,15 @@ func (b *rangeSet) add(r seqRange, limit int) {
 	}
 	b.r[i] = r
 }
+
+// copyTo makes dst a copy of b, reusing dst's storage.
+func (b *rangeSet) copyTo(dst *rangeSet) {
+	dst.r = append(dst.r[:0], b.r[:b.n]...)
+	dst.n = b.n
+}
+
+// clear empties the set, keeping its storage.
+func (b *rangeSet) clear() { b.n = 0 }
 
 // dropFirst removes the first k ranges.
 func (b *rangeSet) dropFirst(k int) {

@@ -129,7 +129,7 @@ func (c *Conn) joinOOO() {
 
 // holdOOO records [s, e) as held, merging it with ranges it overlaps or
 // touches. With every range in use, text needing a new one is dropped.
-func (c *Conn) holdOOO(s, e uint32) { c.t.ooo.add(seqRange{s, e}, maxOOO) }
+func (c *Conn) holdOOO(s, e uint32) { c.t.ooo.add(seqRange{s, e}, c.maxOOO()) }
 
 // deliver implements the deliver action.
 func (c *Conn) deliver() {

@@ -9,8 +9,9 @@ package machine
 // receive side remembers, to report their blocks first (RFC 2018 4).
 const sackRecent = MaxSACKBlocks
 
-// maxSACKed bounds the scoreboard's ranges: a peer cannot make it grow.
-const maxSACKed = 16
+// maxSACKed bounds the scoreboard's ranges: as many as segments of the
+// send buffer, at least 16. A peer cannot make it grow past that.
+func (c *Conn) maxSACKed() int { return max(16, c.cfg.sndBuf()/int(max(c.effMSS(), 1))) }
 
 // noteReceived records that an out-of-order segment starting at seq was
 // just held: its block is reported first from now on.
@@ -89,7 +90,7 @@ func (c *Conn) takeSACK(s *Segment) {
 	}
 	for _, b := range s.SACK[:min(int(s.NumSACK), MaxSACKBlocks)] {
 		if SeqLT(b.Left, b.Right) && SeqLT(t.sndUna, b.Left) && SeqLEQ(b.Right, t.sndNxt) {
-			t.sacked.add(seqRange{b.Left, b.Right}, maxSACKed)
+			t.sacked.add(seqRange{b.Left, b.Right}, c.maxSACKed())
 		}
 	}
 	t.sacked.ackedTo(t.sndUna)

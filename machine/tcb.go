@@ -64,6 +64,7 @@ type tcb struct {
 	synRexmitted bool          // RFC 6298 5.7
 	cc           cc.Controller // congestion control and loss recovery (congestion.go)
 	sentAt       time.Duration // the last segment of text or FIN sent: an idle restart is timed from it
+	highRxt      uint32        // RFC 6675 HighRxt: the end of what this recovery resent (recovery.go)
 	dataSegs     uint32        // in-order text segments taken (the quick-ACK phase)
 
 	// Keepalive (keepalive.go).
@@ -88,9 +89,10 @@ type tcb struct {
 	prevValid  bool
 }
 
-// maxOOO bounds the out-of-order ranges held for reassembly; text that
-// would need another range is dropped (the peer retransmits it).
-const maxOOO = 16
+// maxOOO bounds the out-of-order ranges held for reassembly: as many as
+// MSS-sized segments of the receive buffer, at least 16. Text that would
+// need another range is dropped (the peer retransmits it).
+func (c *Conn) maxOOO() int { return max(16, c.cfg.rcvBuf()/int(c.cfg.mss())) }
 
 // Guards. They only read: the stateless cross-check calls them again.
 
@@ -480,7 +482,10 @@ func (c *Conn) Reincarnate() {
 func (c *Conn) DeleteTcb() { c.clearTCB() }
 
 func (c *Conn) clearTCB() {
-	c.t = tcb{}
+	ooo, sacked := c.t.ooo, c.t.sacked
+	ooo.clear()
+	sacked.clear()
+	c.t = tcb{ooo: ooo, sacked: sacked}
 	c.snd.empty()
 	c.rcv.empty()
 	c.ackPending, c.sackOwed = false, false

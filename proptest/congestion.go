@@ -34,25 +34,158 @@ func (w *World) checkCongestionWindow(r *simnet.Record) {
 		return
 	}
 	room := cwndRoom(a)
-	flight := a.SndNxt - a.SndUna
-	if a.FinSent && flight > 0 {
-		flight-- // the FIN: no text
+	inFlight := a.SndNxt - a.SndUna
+	if holeRecovery(a) {
+		c := w.conn(r.Side)
+		if c.Vars() != *a {
+			return // later records of the move changed the scoreboard
+		}
+		inFlight = ghostPipe(ghostHoles(c, a), a.HighRxt)
 	}
-	if want := room - min(room, a.SndNxt-a.SndUna); a.Quota != want {
+	if want := room - min(room, inFlight); a.Quota != want {
 		w.fail(48, "%v reports a send quota of %d; cwnd %d, %d duplicate ACKs in %v, SND.WND %d and %d in flight give %d",
-			r.Side, a.Quota, a.Cwnd, a.DupAcks, a.CCState, a.SndWnd, a.SndNxt-a.SndUna, want)
+			r.Side, a.Quota, a.Cwnd, a.DupAcks, a.CCState, a.SndWnd, inFlight, want)
 		return
 	}
-	newText := false
-	for i := range r.Out {
-		o := &r.Out[i]
-		newText = newText || len(o.Payload) > 0 && machine.SeqGT(o.Seq+uint32(len(o.Payload)), b.SndNxt)
-	}
-	if !b.SynAcked || !newText {
+	if !b.SynAcked || !sentNew(r) {
 		return // no new text went out (a FIN alone may follow text sent under a larger cwnd)
 	}
-	if flight > room && !(flight == 1 && a.SndWnd == 0) {
-		w.fail(48, "%v has %d bytes of text in flight after %v, beyond min(cwnd %d (+%d duplicate ACKs), SND.WND %d) = %d",
-			r.Side, flight, describe(r), a.Cwnd, a.DupAcks, a.SndWnd, room)
+	flight := inFlight // RFC 6675: in recovery, pipe, not FlightSize, is what cwnd bounds
+	if a.FinSent && !a.FinAcked && flight > 0 {
+		flight-- // the FIN: no text
 	}
+	if flight > room && !(flight == 1 && a.SndWnd == 0) {
+		w.fail(48, "%v has %d bytes of text in flight (SND.UNA %d, SND.NXT %d, FIN sent %v at %d, %v) after %v, beyond min(cwnd %d (+%d duplicate ACKs), SND.WND %d) = %d",
+			r.Side, flight, a.SndUna, a.SndNxt, a.FinSent, a.FinSeq, a.CCState, describe(r), a.Cwnd, a.DupAcks, a.SndWnd, room)
+	}
+}
+
+// holeRecovery is when the scoreboard drives resending: fast recovery with
+// SACK, or recovery after a timeout (machine/recovery.go).
+func holeRecovery(v *machine.Vars) bool {
+	switch v.CCState {
+	case cc.StateFastRecovery:
+		return v.Opts.Has(machine.OptSACKPermitted)
+	case cc.StateLossRecovery:
+		return true
+	}
+	return false
+}
+
+// ghostHole is sequence space in [SND.UNA, SND.NXT) the scoreboard does not
+// hold; [start, lost) of it is taken as lost.
+type ghostHole struct{ start, end, lost uint32 }
+
+// ghostHoles lists the holes of c's send side from its variables v and its
+// scoreboard, each with its lost part: RFC 6675's IsLost (DupThresh ranges,
+// or more than (DupThresh-1)*SMSS bytes, SACKed above it); in fast
+// recovery, the segment at SND.UNA (RFC 6582's inference from a partial
+// ACK);
+// after a timeout, everything up to the recovery point.
+func ghostHoles(c *machine.Conn, v *machine.Vars) []ghostHole {
+	type span struct{ s, e uint32 }
+	sacked := make([]span, v.SACKedRanges)
+	var total uint32
+	for i := range sacked {
+		s, e := c.SACKed(i)
+		sacked[i] = span{s, e}
+		total += e - s
+	}
+	var out []ghostHole
+	start := v.SndUna
+	for i := 0; i <= len(sacked); i++ {
+		end := v.SndNxt
+		if i < len(sacked) {
+			end = sacked[i].s
+		}
+		if machine.SeqLT(start, end) {
+			h := ghostHole{start, end, start}
+			if len(sacked)-i >= cc.DupThresh || total > (cc.DupThresh-1)*uint32(v.MSS) {
+				h.lost = end
+			}
+			if start == v.SndUna && v.CCState == cc.StateFastRecovery {
+				head := start + uint32(v.MSS) // one segment
+				if machine.SeqLT(end, head) {
+					head = end
+				}
+				if machine.SeqGT(head, h.lost) {
+					h.lost = head
+				}
+			}
+			if v.CCState == cc.StateLossRecovery && machine.SeqLEQ(start, v.Recover) {
+				lostTo := v.Recover + 1
+				if machine.SeqLT(end, lostTo) {
+					lostTo = end
+				}
+				if machine.SeqGT(lostTo, h.lost) {
+					h.lost = lostTo
+				}
+			}
+			out = append(out, h)
+		}
+		if i < len(sacked) {
+			total -= sacked[i].e - sacked[i].s
+			start = sacked[i].e
+		}
+	}
+	return out
+}
+
+// ghostPipe is RFC 6675 SetPipe: the bytes of the holes not taken as lost,
+// plus those resent in this recovery (below HighRxt), counted again.
+func ghostPipe(holes []ghostHole, highRxt uint32) uint32 {
+	var p uint32
+	for _, h := range holes {
+		p += h.end - h.lost
+		if machine.SeqGT(highRxt, h.start) {
+			e := h.end
+			if machine.SeqLT(highRxt, e) {
+				e = highRxt
+			}
+			p += e - h.start
+		}
+	}
+	return p
+}
+
+// ghostNextLost is the first lost byte at or beyond highRxt (RFC 6675
+// NextSeg rule 1).
+func ghostNextLost(holes []ghostHole, highRxt uint32) (uint32, bool) {
+	for _, h := range holes {
+		s := h.start
+		if machine.SeqGT(highRxt, s) {
+			s = highRxt
+		}
+		if machine.SeqLT(s, h.lost) {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// sentNew reports whether the record's segments carried new text.
+func sentNew(r *simnet.Record) bool {
+	for i := range r.Out {
+		o := &r.Out[i]
+		if len(o.Payload) > 0 && machine.SeqGT(o.Seq+uint32(len(o.Payload)), r.Before.SndNxt) {
+			return true
+		}
+	}
+	return false
+}
+
+// inLostHole reports whether segment o repeats only lost sequence space:
+// its text lies within the lost part of one hole (a FIN may ride on text
+// that ends the data; a bare FIN must itself be lost).
+func inLostHole(holes []ghostHole, o *machine.Segment) bool {
+	s, e := o.Seq, o.Seq+o.Len()
+	if len(o.Payload) > 0 && o.Flags.Has(machine.FIN) {
+		e-- // the FIN rides along
+	}
+	for _, h := range holes {
+		if machine.SeqLEQ(h.start, s) && machine.SeqLEQ(e, h.lost) && machine.SeqLEQ(o.Seq+o.Len(), h.end) {
+			return true
+		}
+	}
+	return false
 }

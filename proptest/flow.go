@@ -17,9 +17,24 @@ import (
 // receive.go the receiver (26-28, 31-33); in timing.go the RTO, RTT samples
 // and timeouts (25, 34, 36); in recovery.go loss recovery (35).
 
-// maxHeldRanges is the number of out-of-order ranges a receiver must be
-// able to hold (docs/runtime.md's limit; machine's maxOOO).
-const maxHeldRanges = 16
+// heldLimit is the number of out-of-order ranges a receiver must be able
+// to hold, and may hold at most (docs/runtime.md; machine's maxOOO): as
+// many as MSS-sized segments of its receive buffer, at least 16.
+func heldLimit(cfg *machine.Config) int {
+	rcvBuf, mss := cfg.RcvBuf, int(cfg.MSS)
+	if rcvBuf <= 0 {
+		rcvBuf = machine.DefaultRcvBuf
+	}
+	if mss <= 0 {
+		mss = machine.DefaultMSS
+	}
+	return max(16, rcvBuf/mss)
+}
+
+// ghostHeld is how many of the spans a receiver was seen to hold the
+// ghost remembers (invariant 26): the first so many, a sample that keeps
+// the ghost a fixed size for the checker's snapshots.
+const ghostHeld = 16
 
 // flowGhost is one side's flow-control ghost for its current TCB.
 type flowGhost struct {
@@ -32,7 +47,7 @@ type flowGhost struct {
 
 	// Text the receiver was seen to hold beyond RCV.NXT (invariant 26):
 	// it must stay held until RCV.NXT passes it.
-	held  [maxHeldRanges]seqSpan
+	held  [ghostHeld]seqSpan
 	nHeld int
 
 	sentValid bool

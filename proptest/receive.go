@@ -14,7 +14,7 @@ import (
 // application and tells the peer (32), and prompt ACKs (33).
 
 // checkHeldForm is invariant 31: the out-of-order text a receiver holds is
-// kept in canonical form: at most maxHeldRanges ranges, each non-empty,
+// kept in canonical form: at most heldLimit ranges, each non-empty,
 // beyond RCV.NXT, in sequence order, separated by gaps (ranges that
 // overlap or touch are merged), the last one ending at the held extent,
 // and nothing held beyond the buffer's room past the readable bytes.
@@ -27,8 +27,8 @@ func (w *World) checkHeldForm(s simnet.Side, c *machine.Conn) {
 		}
 		return
 	}
-	if n > maxHeldRanges {
-		w.fail(31, "%v holds %d out-of-order ranges; at most %d", s, n, maxHeldRanges)
+	if limit := heldLimit(w.net.Config(s)); n > limit {
+		w.fail(31, "%v holds %d out-of-order ranges; at most %d", s, n, limit)
 		return
 	}
 	prev := v.RcvNxt
@@ -221,7 +221,7 @@ func hasAnyAck(out []machine.Segment) bool {
 
 // checkHeld is invariant 26 (its receiver half): text the peer sent that
 // falls in the receive window is kept, in order or held out of order, as
-// long as fewer than maxHeldRanges ranges are in use.
+// long as fewer than heldLimit ranges are in use.
 func (w *World) checkHeld(r *simnet.Record, live bool) {
 	if w.err != nil || len(r.In.Payload) == 0 || droppedUnread(r) && r.Steps[0].Rule == machine.RuleSyncRcvPaws {
 		return // PAWS drops an old duplicate whatever its place (invariant 39)
@@ -232,7 +232,7 @@ func (w *World) checkHeld(r *simnet.Record, live bool) {
 		return
 	}
 	b, a, in := &r.Before, &r.After, &r.In
-	if b.FinRcvd || b.PeerFinHeld || b.RcvHeldRanges >= maxHeldRanges || in.Flags.Has(machine.SYN) || in.Flags.Has(machine.RST) {
+	if b.FinRcvd || b.PeerFinHeld || b.RcvHeldRanges >= heldLimit(w.net.Config(r.Side)) || in.Flags.Has(machine.SYN) || in.Flags.Has(machine.RST) {
 		return
 	}
 	if !in.Flags.Has(machine.ACK) || !ackInRange(b, in.Ack) {
@@ -260,7 +260,7 @@ func (w *World) checkHeld(r *simnet.Record, live bool) {
 			r.Side, start, end, b.RcvNxt, b.RcvWnd, b.RcvHeldRanges, simnet.FormatSegment(in))
 		return
 	}
-	if g := &w.side[r.Side].flow; machine.SeqGT(end, a.RcvNxt) && g.nHeld < maxHeldRanges {
+	if g := &w.side[r.Side].flow; machine.SeqGT(end, a.RcvNxt) && g.nHeld < ghostHeld {
 		g.held[g.nHeld] = seqSpan{max32seq(start, a.RcvNxt), end}
 		g.nHeld++
 	}

@@ -106,7 +106,12 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 			g.dups = 0
 			if g.inRecovery {
 				if machine.SeqLT(in.Ack, g.recover) {
-					want, size = true, resendSize(a.SndUna, b, b.SndWnd)
+					// A partial ACK: NewReno resends the head (RFC 6582
+					// 3.2); with SACK, and after a timeout, the
+					// scoreboard chooses (checked below).
+					if b.CCState == cc.StateFastRecovery && !b.Opts.Has(machine.OptSACKPermitted) {
+						want, size = true, resendSize(a.SndUna, b, b.SndWnd)
+					}
 				} else {
 					g.inRecovery = false
 				}
@@ -133,9 +138,17 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 	}
 	// Find the resend: the first segment at SND.UNA that repeats sequence
 	// space (with its wrap partner, when the send buffer's storage wraps).
+	// Where the scoreboard drives recovery (RFC 6675 with SACK, or after a
+	// timeout), further resends may follow: each within a hole taken as
+	// lost, beyond what this recovery resent before (HighRxt), in order.
 	sentEnd := b.SndNxt
 	found, got := false, uint32(0)
 	var repeated uint64
+	var holes []ghostHole
+	cursor := b.HighRxt
+	if holeRecovery(a) {
+		holes = ghostHoles(w.conn(r.Side), a)
+	}
 	for i := range r.Out {
 		o := &r.Out[i]
 		if o.Flags.Has(machine.RST) || o.Len() == 0 {
@@ -149,6 +162,15 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 			rex = true // the probe: new data, sent by the timer
 		}
 		if !rex {
+			continue
+		}
+		if holes != nil && (found || !want && !dataWant) && w.conn(r.Side).Vars() == *a {
+			if !inLostHole(holes, o) || machine.SeqLT(o.Seq, cursor) {
+				w.fail(35, "%v resent [%d, %d) on %v in %v: not within a hole taken as lost beyond HighRxt %d (holes %v)",
+					r.Side, o.Seq, o.Seq+o.Len(), describe(r), a.CCState, cursor, holes)
+				return
+			}
+			cursor = o.Seq + o.Len()
 			continue
 		}
 		if !want && !dataWant {
@@ -168,6 +190,7 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 			return
 		}
 		found, got = true, uint32(len(o.Payload))
+		cursor = o.Seq + o.Len()
 		if i+1 < len(r.Out) && got < size {
 			if p := &r.Out[i+1]; p.Seq == o.Seq+got && uint32(len(p.Payload))+got <= size {
 				got += uint32(len(p.Payload))
@@ -178,6 +201,17 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 		w.fail(35, "%v on %v must send %d bytes from the head (MSS %d, SND.WND %d): found %v, %d bytes (%v)",
 			r.Side, describe(r), size, b.MSS, b.SndWnd, found, got, formatSegs(r.Out))
 		return
+	}
+	// RFC 6675 5 step C: while cwnd leaves room for a segment beyond
+	// pipe, a lost hole beyond HighRxt is resent; one always goes when
+	// nothing is in the network.
+	if holes != nil && w.conn(r.Side).Vars() == *a {
+		p := ghostPipe(holes, a.HighRxt)
+		if s, ok := ghostNextLost(holes, a.HighRxt); ok && (p == 0 || p+uint32(a.MSS) <= a.Cwnd) {
+			w.fail(35, "%v holds back lost sequence space from %d after %v: cwnd %d, pipe %d, HighRxt %d, holes %v",
+				r.Side, s, describe(r), a.Cwnd, p, a.HighRxt, holes)
+			return
+		}
 	}
 	// The operator's counter counts every segment sent again.
 	if d := r.Retransmits - r.RetransmitsBefore; d != repeated {

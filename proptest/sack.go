@@ -238,7 +238,7 @@ func (w *World) checkSACKChoice(r *simnet.Record, g *flowGhost) {
 		return // later records of the move changed the Conn: its ranges are not this record's
 	}
 	// The held ranges as the blocks should list them.
-	var want [maxHeldRanges + 1]machine.SACKBlock
+	want := make([]machine.SACKBlock, 0, 8)
 	n := 0
 	add := func(b machine.SACKBlock) {
 		for _, x := range want[:n] {
@@ -246,7 +246,7 @@ func (w *World) checkSACKChoice(r *simnet.Record, g *flowGhost) {
 				return
 			}
 		}
-		want[n] = b
+		want = append(want, b)
 		n++
 	}
 	for _, seq := range g.sack.recent[:g.sack.n] {
@@ -275,15 +275,13 @@ func (w *World) checkSACKChoice(r *simnet.Record, g *flowGhost) {
 			machine.SeqLEQ(in.Seq, got[0].Left) && machine.SeqLEQ(got[0].Right, in.Seq+uint32(len(in.Payload))) {
 			d := got[0]
 			got = got[1:]
-			var rest [maxHeldRanges + 1]machine.SACKBlock
-			k := 0
+			rest := make([]machine.SACKBlock, 0, len(list))
 			for _, b := range list {
 				if b != d {
-					rest[k] = b
-					k++
+					rest = append(rest, b)
 				}
 			}
-			list = rest[:k]
+			list = rest
 			list = list[:min(len(list), sackRoom(seg)-1)]
 		} else {
 			list = list[:min(len(list), sackRoom(seg))]

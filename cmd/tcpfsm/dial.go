@@ -15,7 +15,7 @@ import (
 )
 
 const dialHelp = `
-usage: tcpfsm dial -tun NAME -addr CIDR -local IP [-q] [-pcap F] [-msl D] [-faults SPEC] REMOTE_IP:PORT
+usage: tcpfsm dial -tun NAME -addr CIDR -local IP [-q] [-pcap F] [-msl D] [-faults SPEC] [-cc cubic|reno] REMOTE_IP:PORT
 
 Dial is serve's client twin: it runs the generated TCP state machine on a
 TUN device in the current network namespace (it needs CAP_NET_ADMIN, i.e.

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/tunnet"
 	"github.com/tcpfsm/tcpfsm/tunnet/faults"
@@ -241,11 +242,11 @@ func helloHandler(w http.ResponseWriter, r *http.Request) {
 // tunFlags are the flags serve and dial share: the TUN device, the
 // kernel's addresses on it, and what the runtime records and injects.
 type tunFlags struct {
-	tun, pcap, faults string
-	addrs             listFlag
-	msl               time.Duration
-	mtu               int
-	quiet             bool
+	tun, pcap, faults, cc string
+	addrs                 listFlag
+	msl                   time.Duration
+	mtu                   int
+	quiet                 bool
 }
 
 func addTunFlags(fs *flag.FlagSet) *tunFlags {
@@ -256,6 +257,7 @@ func addTunFlags(fs *flag.FlagSet) *tunFlags {
 	fs.DurationVar(&f.msl, "msl", 30*time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
 	fs.StringVar(&f.faults, "faults", "", "inject faults, e.g. loss=5%,dup=2%,reorder=2%,seed=1 (see docs/runtime.md)")
 	fs.IntVar(&f.mtu, "mtu", 1500, "TUN MTU in bytes")
+	fs.StringVar(&f.cc, "cc", "cubic", "congestion control: cubic (RFC 9438) or reno (RFC 5681)")
 	fs.BoolVar(&f.quiet, "q", false, "do not print transitions")
 	return f
 }
@@ -267,7 +269,11 @@ func (f *tunFlags) runtimeConfig(prefixes []netip.Prefix, stackAddrs []netip.Add
 	if err != nil {
 		return runtimeConfig{}, fmt.Errorf("-faults: %w", err)
 	}
-	return runtimeConfig{tun: f.tun, mtu: f.mtu, prefixes: prefixes, stackAddrs: stackAddrs, msl: f.msl, faults: fc, pcapPath: f.pcap}, nil
+	alg, err := cc.ParseAlgorithm(f.cc)
+	if err != nil {
+		return runtimeConfig{}, fmt.Errorf("-cc: %w", err)
+	}
+	return runtimeConfig{tun: f.tun, mtu: f.mtu, prefixes: prefixes, stackAddrs: stackAddrs, msl: f.msl, cc: alg, faults: fc, pcapPath: f.pcap}, nil
 }
 
 // startFailed reports that the runtime did not start, with a hint when the
@@ -288,6 +294,7 @@ type runtimeConfig struct {
 	prefixes   []netip.Prefix
 	stackAddrs []netip.Addr
 	msl        time.Duration
+	cc         cc.Algorithm
 	faults     faults.Config
 	pcapPath   string
 	observe    func(tunnet.Transition)
@@ -333,7 +340,7 @@ func startRuntime(c runtimeConfig) (*tunRuntime, error) {
 	cfg := tunnet.Config{
 		Device:        dev,
 		Addrs:         c.stackAddrs,
-		Machine:       machine.Config{MSL: c.msl},
+		Machine:       machine.Config{MSL: c.msl, Congestion: c.cc},
 		Faults:        c.faults,
 		Observer:      c.observe,
 		CloseWaitWarn: c.closeWaitWarn,

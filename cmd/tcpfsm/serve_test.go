@@ -26,6 +26,7 @@ func TestServeUsage(t *testing.T) {
 		{"-addr", "10.78.0.1/24", "-listen", "10.78.0.2"},
 		{"-addr", "10.78.0.1/24", "-listen", "10.78.0.2:80", "-app", "ftp"},
 		{"-addr", "10.78.0.1/24", "-listen", "10.78.0.2:80", "-faults", "loss=x"},
+		{"-addr", "10.78.0.1/24", "-listen", "10.78.0.2:80", "-cc", "vegas"},
 		{"-addr", "10.78.0.1/24", "-listen", "10.78.0.2:80", "extra"},
 	} {
 		var out, errOut bytes.Buffer

@@ -327,9 +327,12 @@ func (c *Controller) ExitRecovery() {
 // GrowAfterRto implements action grow_after_rto.
 func (c *Controller) GrowAfterRto() { c.grow(c.slowStartStep()) }
 
-// Collapse implements action collapse.
+// Collapse implements action collapse. A timeout in fast recovery belongs
+// to the loss event that began it, which already set ssthresh: one
+// reduction per window (RFC 5681 3.1 sets ssthresh to "no more than" eq.
+// 4's value; FlightSize, lost segments included, would raise it).
 func (c *Controller) Collapse() {
-	if c.state != StateLossRecovery {
+	if c.state != StateLossRecovery && c.state != StateFastRecovery {
 		c.ssthresh = c.reduced()
 		c.Stats.Reductions++
 		if c.alg == CUBIC {

@@ -303,7 +303,7 @@ type Actions interface {
 	ExitRecovery()
 	// GrowAfterRto is action grow_after_rto: slow start after a timeout: cwnd += min(bytes ACKed, L*SMSS) (RFC 5681 3.1).
 	GrowAfterRto()
-	// Collapse is action collapse: on the first timeout of this window: ssthresh = max(FlightSize * beta, 2*SMSS); every timeout: cwnd = 1 SMSS (LW) and recover = SND.NXT - 1 (RFC 5681 3.1 eq. 4, RFC 6582 4).
+	// Collapse is action collapse: on a timeout outside recovery: ssthresh = max(FlightSize * beta, 2*SMSS) (a timeout in recovery belongs to the loss event that set it); every timeout: cwnd = 1 SMSS (LW) and recover = SND.NXT - 1 (RFC 5681 3.1 eq. 4, RFC 6582 4).
 	Collapse()
 	// RestartWindow is action restart_window: cwnd = min(IW, cwnd) (RFC 5681 4.1, RW); CUBIC's epoch restarts.
 	RestartWindow()

@@ -79,7 +79,7 @@ func (s *sender) checkStep(t chooser, what string, do func() Rule) {
 		switch {
 		case n != 1:
 			t.fatalf("invariant 47: %s reduced %d times", what, n)
-		case before.State() == StateLossRecovery || before.State() == StateFastRecovery && r != RuleRto:
+		case before.State() == StateLossRecovery || before.State() == StateFastRecovery:
 			t.fatalf("invariant 47: %s reduced again in %v: one reduction per loss event", what, before.State())
 		case !fresh && r != RuleRto:
 			t.fatalf("invariant 47: %s reduced for data below the recovery point %d", what, rec)

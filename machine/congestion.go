@@ -48,7 +48,7 @@ func (c *Conn) ccDupAck(ack uint32, dup bool) (resend bool) {
 	t := &c.t
 	if t.cc.OnAck(c.ccAck(ack, dup)); t.cc.Retransmit {
 		c.count.FastRecovery++
-		t.highRxt = t.sndUna // a new recovery: nothing resent yet
+		t.highRxt, t.passNxt = t.sndUna, t.sndNxt // a new recovery: nothing resent yet
 	}
 	resend = t.cc.Retransmit
 	t.cc.Retransmit = false
@@ -61,7 +61,7 @@ func (c *Conn) ccTimeout() {
 	t := &c.t
 	t.cc.OnRTO(cc.Ack{Now: c.now, SndUna: t.sndUna, SndNxt: t.sndNxt, SegAck: t.sndUna})
 	c.count.Timeouts++
-	t.highRxt = t.sndUna
+	t.highRxt, t.passNxt = t.sndUna, t.sndNxt
 	t.cc.Retransmit = false // the timer resends the head itself
 }
 

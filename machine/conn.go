@@ -476,6 +476,7 @@ type Vars struct {
 	Recover                                     uint32        // RFC 6582's recovery point: SND.NXT - 1 when the last loss event began
 	RecoverSet                                  bool          // a loss event set Recover
 	HighRxt                                     uint32        // RFC 6675 HighRxt: the end of what the current recovery resent
+	PassNxt                                     uint32        // SND.NXT at the current pass's latest resend (machine/recovery.go's lostAgain)
 }
 
 // Holds reports whether every byte of [start, end) has been received:
@@ -524,7 +525,7 @@ func (c *Conn) Vars() Vars {
 		RexmtArmed: t.isArmed(timerRexmt), RexmtAt: t.deadline[timerRexmt],
 		Opts: t.opts, SndShift: t.sndShift, RcvShift: t.rcvShift, TSRecent: t.tsRecent, SACKedRanges: t.sacked.n,
 		CCState: t.cc.State(), Cwnd: t.cc.Cwnd(), Ssthresh: t.cc.Ssthresh(), DupAcks: t.cc.DupAcks(),
-		HighRxt: t.highRxt,
+		HighRxt: t.highRxt, PassNxt: t.passNxt,
 	}
 	v.Recover, v.RecoverSet = t.cc.Recover()
 	if t.synAcked {

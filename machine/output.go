@@ -278,7 +278,7 @@ func (c *Conn) resendHead() {
 		if t.finSent && end == t.finSeq {
 			end++ // the FIN rode along
 		}
-		t.highRxt = seqMax(t.highRxt, end)
+		t.highRxt, t.passNxt = seqMax(t.highRxt, end), t.sndNxt
 		return
 	}
 	if t.finSent && !t.finAcked {

@@ -100,6 +100,23 @@ func (c *Conn) nextLost() (start, end uint32, ok bool) {
 	return start, end, ok
 }
 
+// lostAgain starts a new pass of resends when text sent after the pass's
+// latest resend has been SACKed: every hole the pass resent that is still a
+// hole then lost its retransmission too, since the path delivered what was
+// sent after it (RFC 8985 6.2's rule, applied to the pass's latest resend
+// rather than to each segment's time). HighRxt goes back to SND.UNA so
+// NextSeg finds those holes again; their first copies no longer count in
+// pipe.
+func (c *Conn) lostAgain() {
+	t := &c.t
+	if !c.holeRecovery() || t.sacked.n == 0 || t.highRxt == t.sndUna {
+		return
+	}
+	if top := t.sacked.r[t.sacked.n-1].end; SeqGT(top, t.passNxt) {
+		t.highRxt, t.passNxt = t.sndUna, t.sndNxt
+	}
+}
+
 // repairHoles resends lost sequence space while cwnd - pipe leaves room
 // for a segment (RFC 6675 5 step C; one segment always, when nothing is in
 // the network): NextSeg's first rule. New data (its second rule) follows
@@ -120,7 +137,7 @@ func (c *Conn) repairHoles() {
 		if sent == 0 {
 			return
 		}
-		t.highRxt = start + sent
+		t.highRxt, t.passNxt = start+sent, t.sndNxt
 	}
 }
 

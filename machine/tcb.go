@@ -65,6 +65,7 @@ type tcb struct {
 	cc           cc.Controller // congestion control and loss recovery (congestion.go)
 	sentAt       time.Duration // the last segment of text or FIN sent: an idle restart is timed from it
 	highRxt      uint32        // RFC 6675 HighRxt: the end of what this recovery resent (recovery.go)
+	passNxt      uint32        // SND.NXT at the current pass's latest resend: text beyond it SACKed means what the pass resent and is still missing was lost again
 	dataSegs     uint32        // in-order text segments taken (the quick-ACK phase)
 
 	// Keepalive (keepalive.go).
@@ -360,6 +361,7 @@ func (c *Conn) ProcessAck() {
 	default:
 		c.takeSACK(s)
 	}
+	c.lostAgain()
 	if SeqLEQ(t.sndUna, ack) && SeqLEQ(ack, t.sndNxt) &&
 		(SeqLT(t.sndWl1, s.Seq) || (t.sndWl1 == s.Seq && SeqLEQ(t.sndWl2, ack))) {
 		wnd := c.segWindow(s)

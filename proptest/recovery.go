@@ -147,7 +147,16 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 	var holes []ghostHole
 	cursor := b.HighRxt
 	if holeRecovery(a) {
-		holes = ghostHoles(w.conn(r.Side), a)
+		c := w.conn(r.Side)
+		holes = ghostHoles(c, a)
+		// Text sent after the pass's latest resend SACKed: what the pass
+		// resent and is still missing was lost again, and a new pass
+		// starts from SND.UNA (RFC 8985 6.2's rule; machine's lostAgain).
+		if a.SACKedRanges > 0 && b.HighRxt != b.SndUna {
+			if _, top := c.SACKed(a.SACKedRanges - 1); machine.SeqGT(top, b.PassNxt) {
+				cursor = a.SndUna
+			}
+		}
 	}
 	for i := range r.Out {
 		o := &r.Out[i]

@@ -21,6 +21,10 @@ type Mutant struct {
 	Desc string // what changed
 	// Files maps absolute paths to the mutated content.
 	Files map[string][]byte
+	// Tests, if set, are the go test arguments (packages, -run) that judge
+	// the mutant instead of the property suite and the checker: a planted
+	// bug aimed at one check elsewhere (pathsim's fairness).
+	Tests []string
 }
 
 // site is one place an operator applies: apply changes the AST, undo

@@ -21,6 +21,13 @@ type planted struct {
 	edits     []edit
 }
 
+// plantedTests are the go test arguments that judge a planted bug aimed at
+// a check outside the property suite and the checker.
+var plantedTests = map[string][]string{
+	"cc-additive-decrease":   {"./proptest/pathsim", "-run", "TestFairness"},
+	"lost-again-not-noticed": {"./proptest/pathsim", "-run", "TestLostRetransmissions"},
+}
+
 // edit replaces old, which must occur exactly once, in a file of machine/,
 // or, when file has a directory ("cc/reno.go"), in that file of the module.
 type edit struct{ file, old, new string }
@@ -238,6 +245,10 @@ var plantedBugs = []planted{
 		[]edit{{"cc/controller.go", "c.dupAcks > 0 && c.dupAcks < DupThresh {", "c.dupAcks > 0 {"}}},
 	{"cc-step-wrong-target", 49, "the generated Step keeps slow start on its third duplicate ACK instead of entering FAST-RECOVERY",
 		[]edit{{"cc/machine_gen.go", "\t\t\t\treturn StateSlowStart, RuleOpenDupack\n\t\t\t}\n\t\t\t// open_third_dupack (RFC 5681 3.2)\n\t\t\tif a.ThirdDupack() && a.CoversRecover() {\n\t\t\t\ta.CountDupack()\n\t\t\t\ta.EnterRecovery()\n\t\t\t\treturn StateFastRecovery,", "\t\t\t\treturn StateSlowStart, RuleOpenDupack\n\t\t\t}\n\t\t\t// open_third_dupack (RFC 5681 3.2)\n\t\t\tif a.ThirdDupack() && a.CoversRecover() {\n\t\t\t\ta.CountDupack()\n\t\t\t\ta.EnterRecovery()\n\t\t\t\treturn StateSlowStart,"}}},
+	{"cc-additive-decrease", 51, "Reno decreases additively on a loss (two segments less), not by half: two flows never converge to a fair share",
+		[]edit{{"cc/controller.go", "\t\tw = f / 2\n", "\t\tw = f - min(f, 2*c.smss)\n"}}},
+	{"lost-again-not-noticed", 52, "a retransmission lost again waits for the timer: SACKs of text sent after it do not start a new pass",
+		[]edit{{"tcb.go", "\tc.lostAgain()\n", "\n"}}},
 	{"cc-abc-unbounded", 50, "slow start grows by all the bytes ACKed, without RFC 3465's L = 2",
 		[]edit{{"cc/controller.go", "func (c *Controller) slowStartStep() uint32 { return min(c.acked, abcL*c.smss) }", "func (c *Controller) slowStartStep() uint32 { return c.acked }"}}},
 	{"cc-reno-per-ack", 50, "Reno's congestion avoidance adds one SMSS per ACK, not per window",
@@ -252,7 +263,7 @@ func plantedMutant(root string, p planted) (Mutant, error) {
 	if !strings.Contains(pos, "/") {
 		pos = machineDir + "/" + pos
 	}
-	m := Mutant{ID: "planted:" + p.name, Pos: pos, Desc: p.doc, Files: map[string][]byte{}}
+	m := Mutant{ID: "planted:" + p.name, Pos: pos, Desc: p.doc, Files: map[string][]byte{}, Tests: plantedTests[p.name]}
 	for _, e := range p.edits {
 		path := e.path(root)
 		src, ok := m.Files[path]

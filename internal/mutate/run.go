@@ -77,6 +77,10 @@ func (r *runner) test(m Mutant, n int) result {
 		{"property", []string{"test", "-count=1", "-skip", "TestMutation|TestNearWrapKey", "./proptest", "./cc", "-rapid.nofailfile", "-rapid.shrinktime=" + shrinkTime.String(), "-rapid.checks=" + strconv.Itoa(r.o.checks)}},
 		{"checker", []string{"test", "-count=1", "-run", "TestPropertyExhaustive", "./proptest/check"}},
 	}
+	if len(m.Tests) > 0 {
+		runs = runs[:1]
+		runs[0].args = append([]string{"test", "-count=1"}, m.Tests...)
+	}
 	for _, run := range runs {
 		args := append([]string{run.args[0], "-timeout", r.o.timeout.String()}, run.args[1:]...)
 		if overlay != "" {

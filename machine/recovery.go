@@ -31,9 +31,10 @@ func (c *Conn) holeRecovery() bool {
 // holes calls fn for each hole in sequence order until it returns false.
 // A hole is lost when DupThresh ranges or more than (DupThresh-1)*SMSS
 // bytes are SACKed above it (RFC 6675 IsLost); in fast recovery, the
-// segment at SND.UNA is lost (entering recovery says so of the first, and
-// a partial ACK of the next, as RFC 6582 3.2 infers); after a timeout,
-// whatever lies below the recovery point is lost too.
+// segment at SND.UNA is lost if it was sent before the recovery began
+// (entering recovery says so of the first, and a partial ACK of the next,
+// as RFC 6582 3.2 infers); after a timeout, whatever lies below the
+// recovery point is lost too.
 func (c *Conn) holes(fn func(h hole) bool) {
 	t := &c.t
 	var sacked uint32
@@ -53,8 +54,8 @@ func (c *Conn) holes(fn func(h hole) bool) {
 			if t.sacked.n-i >= cc.DupThresh || sacked > (cc.DupThresh-1)*c.effMSS() {
 				h.lostEnd = end
 			}
-			if start == t.sndUna && t.cc.State() == cc.StateFastRecovery {
-				h.lostEnd = seqMax(h.lostEnd, seqMin(end, start+c.effMSS()))
+			if start == t.sndUna && t.cc.State() == cc.StateFastRecovery && SeqLEQ(start, recover) {
+				h.lostEnd = seqMax(h.lostEnd, seqMin(seqMin(end, start+c.effMSS()), recover+1))
 			}
 			if afterRTO && SeqLEQ(start, recover) {
 				h.lostEnd = seqMax(h.lostEnd, seqMin(end, recover+1))

@@ -79,8 +79,8 @@ type ghostHole struct{ start, end, lost uint32 }
 // ghostHoles lists the holes of c's send side from its variables v and its
 // scoreboard, each with its lost part: RFC 6675's IsLost (DupThresh ranges,
 // or more than (DupThresh-1)*SMSS bytes, SACKed above it); in fast
-// recovery, the segment at SND.UNA (RFC 6582's inference from a partial
-// ACK);
+// recovery, the segment at SND.UNA if sent before the recovery began
+// (RFC 6582's inference from a partial ACK);
 // after a timeout, everything up to the recovery point.
 func ghostHoles(c *machine.Conn, v *machine.Vars) []ghostHole {
 	type span struct{ s, e uint32 }
@@ -103,10 +103,13 @@ func ghostHoles(c *machine.Conn, v *machine.Vars) []ghostHole {
 			if len(sacked)-i >= cc.DupThresh || total > (cc.DupThresh-1)*uint32(v.MSS) {
 				h.lost = end
 			}
-			if start == v.SndUna && v.CCState == cc.StateFastRecovery {
-				head := start + uint32(v.MSS) // one segment
+			if start == v.SndUna && v.CCState == cc.StateFastRecovery && machine.SeqLEQ(start, v.Recover) {
+				head := start + uint32(v.MSS) // one segment, sent before the recovery began
 				if machine.SeqLT(end, head) {
 					head = end
+				}
+				if machine.SeqGT(head, v.Recover+1) {
+					head = v.Recover + 1
 				}
 				if machine.SeqGT(head, h.lost) {
 					h.lost = head

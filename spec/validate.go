@@ -165,16 +165,14 @@ func (v *validator) goTarget() {
 	if g.Package == "" {
 		v.errorf(g.Pos, "go.package is empty: name the generated code's import path")
 	}
+	pathOK := g.Package != ""
 	for _, elem := range strings.Split(g.Package, "/") {
-		if g.Package == "" {
-			break
-		}
-		if !importElem.MatchString(elem) {
+		if pathOK && !importElem.MatchString(elem) {
 			v.errorf(g.Pos, "go.package %q: path element %q is not a valid import path element", g.Package, elem)
-			break
+			pathOK = false
 		}
 	}
-	if name := g.PackageName(); g.Package != "" && (!token.IsIdentifier(name) || name == "main") {
+	if name := g.PackageName(); pathOK && (!token.IsIdentifier(name) || name == "main") {
 		v.errorf(g.Pos, "go.package %q: its last element %q is not a usable Go package name", g.Package, name)
 	}
 	if g.Prefix != "" && (!token.IsIdentifier(g.Prefix) || !token.IsExported(g.Prefix)) {

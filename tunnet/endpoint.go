@@ -176,6 +176,8 @@ func (ep *endpoint) after(now time.Duration, tx *txBatch) {
 	if k := ep.mc.Counters(); k != ep.counted {
 		ep.s.counters.retransmits.Add(k.Retransmits - ep.counted.Retransmits)
 		ep.s.counters.challengeACKs.Add(k.ChallengeACKs - ep.counted.ChallengeACKs)
+		ep.s.counters.timeouts.Add(k.Timeouts - ep.counted.Timeouts)
+		ep.s.counters.fastRecovery.Add(k.FastRecovery - ep.counted.FastRecovery)
 		ep.counted = k
 	}
 	if uint32(st) != ep.state.Load() {

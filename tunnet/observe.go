@@ -147,6 +147,8 @@ type Stats struct {
 
 	Retransmits   uint64 // segments sent again (timeout, fast retransmit, partial ACK)
 	ChallengeACKs uint64 // RFC 5961 challenge ACKs sent
+	Timeouts      uint64 // retransmission timeouts with text outstanding
+	FastRecovery  uint64 // fast retransmits: recoveries begun by duplicate ACKs or SACK
 	RSTsSent      uint64 // resets sent (aborts, replies to segments for no connection, ...)
 	RSTsRcvd      uint64 // resets received, acceptable or not
 }
@@ -165,6 +167,8 @@ type counters struct {
 	encodeErrors          atomic.Uint64
 	retransmits           atomic.Uint64
 	challengeACKs         atomic.Uint64
+	timeouts              atomic.Uint64
+	fastRecovery          atomic.Uint64
 	rstSent, rstRcvd      atomic.Uint64
 }
 
@@ -181,6 +185,7 @@ func (s *Stack) Stats() Stats {
 		ReadErrors: c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
 		EncodeErrors: c.encodeErrors.Load(),
 		Retransmits:  c.retransmits.Load(), ChallengeACKs: c.challengeACKs.Load(),
+		Timeouts: c.timeouts.Load(), FastRecovery: c.fastRecovery.Load(),
 		RSTsSent: c.rstSent.Load(), RSTsRcvd: c.rstRcvd.Load(),
 	}
 	st.FaultDrops = s.faultDrops()

@@ -131,6 +131,11 @@ func (tm *timers) loop() {
 	defer sleep.Stop()
 	spins := 0
 	for {
+		// Until this pass stores its wakeup, any packet the injector
+		// takes, and any timer armed, kicks the loop: a packet delayed
+		// while the pass computes its sleep would otherwise wait for the
+		// next timer (seconds) instead of its own deadline.
+		tm.sleepUntil.Store(math.MaxInt64)
 		now := s.clock()
 		tm.mu.Lock()
 		tm.wheel.Advance(now, tm.fire)

@@ -36,6 +36,7 @@ func commands() []command {
 		{"gen", "generate the Go dispatcher and the docs from a spec", runGen},
 		{"diagram", "print the state diagram as DOT, Mermaid, Markdown or SVG", runDiagram},
 		{"check", "explore every interleaving of two endpoints up to a depth; print a counterexample", runCheck},
+		{"bottleneck", "measure congestion control over simulated bottlenecks: smoltcp's loss grid, link utilisation", runBottleneck},
 		{"serve", "run the generated TCP on a TUN device and print its transitions", runServe},
 		{"dial", "connect over the generated TCP on a TUN device; copy stdin and stdout", func(args []string, stdout, stderr io.Writer) int {
 			return runDial(args, os.Stdin, stdout, stderr)

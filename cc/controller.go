@@ -239,6 +239,16 @@ func inRecovery(s State) bool { return s == StateFastRecovery || s == StateLossR
 
 // ---- guards ----
 
+// CwndLimited implements guard cwnd_limited, from FlightSize before the
+// ACK.
+func (c *Controller) CwndLimited() bool {
+	f := uint64(c.flight())
+	if c.state == StateSlowStart {
+		return uint64(c.cwnd) < 2*f
+	}
+	return f+uint64(c.smss) >= uint64(c.cwnd)
+}
+
 // ReachesSsthresh implements guard reaches_ssthresh.
 func (c *Controller) ReachesSsthresh() bool {
 	return uint64(c.cwnd)+uint64(c.slowStartStep()) >= uint64(c.ssthresh)

@@ -164,12 +164,14 @@ type Rule uint8
 const (
 	// RuleNone means no rule applied: the state is unchanged and nothing ran.
 	RuleNone Rule = iota
-	// RuleSsAck is rule ss_ack: in SLOW-START on new_ack [!reaches_ssthresh] / grow_slow_start -> same (RFC 5681 3.1).
+	// RuleSsAck is rule ss_ack: in SLOW-START on new_ack [cwnd_limited && !reaches_ssthresh] / grow_slow_start -> same (RFC 5681 3.1).
 	RuleSsAck
-	// RuleSsAckToCa is rule ss_ack_to_ca: in SLOW-START on new_ack [reaches_ssthresh] / grow_slow_start -> CONGESTION-AVOIDANCE (RFC 5681 3.1).
+	// RuleSsAckToCa is rule ss_ack_to_ca: in SLOW-START on new_ack [cwnd_limited && reaches_ssthresh] / grow_slow_start -> CONGESTION-AVOIDANCE (RFC 5681 3.1).
 	RuleSsAckToCa
-	// RuleCaAck is rule ca_ack: in CONGESTION-AVOIDANCE on new_ack / grow_avoidance -> same (RFC 5681 3.1).
+	// RuleCaAck is rule ca_ack: in CONGESTION-AVOIDANCE on new_ack [cwnd_limited] / grow_avoidance -> same (RFC 5681 3.1).
 	RuleCaAck
+	// RuleOpenAckNotLimited is rule open_ack_not_limited: in SLOW-START, CONGESTION-AVOIDANCE on new_ack [!cwnd_limited] -> same (RFC 7661 4.3).
+	RuleOpenAckNotLimited
 	// RuleOpenDupack is rule open_dupack: in SLOW-START, CONGESTION-AVOIDANCE on dup_ack [!third_dupack] / count_dupack, limited_transmit -> same (RFC 5681 3.2).
 	RuleOpenDupack
 	// RuleOpenThirdDupack is rule open_third_dupack: in SLOW-START, CONGESTION-AVOIDANCE on dup_ack [third_dupack && covers_recover] / count_dupack, enter_recovery -> FAST-RECOVERY (RFC 5681 3.2).
@@ -207,7 +209,7 @@ const (
 )
 
 // NumRules is the number of rules, RuleNone included.
-const NumRules = 21
+const NumRules = 22
 
 // String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".
 func (r Rule) String() string {
@@ -250,31 +252,34 @@ func (ri *RuleInfo) Target(from State) State {
 
 var ruleInfos = [NumRules]RuleInfo{
 	RuleNone:              {ID: "none", Same: true},
-	RuleSsAck:             {ID: "ss_ack", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"!reaches_ssthresh"}, Do: []string{"grow_slow_start"}, Same: true, RFC: "3.1", Path: "active", Line: 58},
-	RuleSsAckToCa:         {ID: "ss_ack_to_ca", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"reaches_ssthresh"}, Do: []string{"grow_slow_start"}, To: StateCongestionAvoidance, RFC: "3.1", Path: "active", Line: 59},
-	RuleCaAck:             {ID: "ca_ack", From: []State{StateCongestionAvoidance}, On: []Event{EventNewAck}, Do: []string{"grow_avoidance"}, Same: true, RFC: "3.1", Line: 60},
-	RuleOpenDupack:        {ID: "open_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"!third_dupack"}, Do: []string{"count_dupack", "limited_transmit"}, Same: true, RFC: "3.2", Line: 63},
-	RuleOpenThirdDupack:   {ID: "open_third_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "3.2", Path: "active", Line: 64},
-	RuleOpenStaleDupack:   {ID: "open_stale_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 67},
-	RuleOpenSackLoss:      {ID: "open_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "RFC 6675 5", Line: 68},
-	RuleOpenStaleSackLoss: {ID: "open_stale_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 69},
-	RuleFrDupack:          {ID: "fr_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"!sack"}, Do: []string{"inflate"}, Same: true, RFC: "3.2", Line: 72},
-	RuleFrPartialAck:      {ID: "fr_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"!sack"}, Do: []string{"partial_window"}, Same: true, RFC: "RFC 6582 3.2", Line: 73},
-	RuleFrSackDupack:      {ID: "fr_sack_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 76},
-	RuleFrSackPartialAck:  {ID: "fr_sack_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 77},
-	RuleFrFullAck:         {ID: "fr_full_ack", From: []State{StateFastRecovery}, On: []Event{EventFullAck}, Do: []string{"exit_recovery"}, To: StateCongestionAvoidance, RFC: "RFC 6582 3.2", Path: "active", Line: 78},
-	RuleRto:               {ID: "rto", From: []State{StateSlowStart, StateCongestionAvoidance, StateFastRecovery, StateLossRecovery}, On: []Event{EventRto}, Do: []string{"collapse"}, To: StateLossRecovery, RFC: "3.1", Path: "passive", Line: 81},
-	RuleLrDupack:          {ID: "lr_dupack", From: []State{StateLossRecovery}, On: []Event{EventDupAck}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 4", Line: 82},
-	RuleLrPartialAck:      {ID: "lr_partial_ack", From: []State{StateLossRecovery}, On: []Event{EventPartialAck}, Do: []string{"grow_after_rto"}, Same: true, RFC: "3.1", Path: "passive", Line: 83},
-	RuleLrFullAck:         {ID: "lr_full_ack", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"!reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateSlowStart, RFC: "3.1", Path: "passive", Line: 84},
-	RuleLrFullAckToCa:     {ID: "lr_full_ack_to_ca", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateCongestionAvoidance, RFC: "3.1", Line: 85},
-	RuleIdleToSs:          {ID: "idle_to_ss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateSlowStart, RFC: "4.1", Line: 88},
-	RuleIdleToCa:          {ID: "idle_to_ca", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"!restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateCongestionAvoidance, RFC: "4.1", Line: 89},
+	RuleSsAck:             {ID: "ss_ack", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"cwnd_limited", "!reaches_ssthresh"}, Do: []string{"grow_slow_start"}, Same: true, RFC: "3.1", Path: "active", Line: 59},
+	RuleSsAckToCa:         {ID: "ss_ack_to_ca", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"cwnd_limited", "reaches_ssthresh"}, Do: []string{"grow_slow_start"}, To: StateCongestionAvoidance, RFC: "3.1", Path: "active", Line: 60},
+	RuleCaAck:             {ID: "ca_ack", From: []State{StateCongestionAvoidance}, On: []Event{EventNewAck}, If: []string{"cwnd_limited"}, Do: []string{"grow_avoidance"}, Same: true, RFC: "3.1", Line: 61},
+	RuleOpenAckNotLimited: {ID: "open_ack_not_limited", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventNewAck}, If: []string{"!cwnd_limited"}, Same: true, RFC: "RFC 7661 4.3", Line: 64},
+	RuleOpenDupack:        {ID: "open_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"!third_dupack"}, Do: []string{"count_dupack", "limited_transmit"}, Same: true, RFC: "3.2", Line: 67},
+	RuleOpenThirdDupack:   {ID: "open_third_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "3.2", Path: "active", Line: 68},
+	RuleOpenStaleDupack:   {ID: "open_stale_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 71},
+	RuleOpenSackLoss:      {ID: "open_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "RFC 6675 5", Line: 72},
+	RuleOpenStaleSackLoss: {ID: "open_stale_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 73},
+	RuleFrDupack:          {ID: "fr_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"!sack"}, Do: []string{"inflate"}, Same: true, RFC: "3.2", Line: 76},
+	RuleFrPartialAck:      {ID: "fr_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"!sack"}, Do: []string{"partial_window"}, Same: true, RFC: "RFC 6582 3.2", Line: 77},
+	RuleFrSackDupack:      {ID: "fr_sack_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 80},
+	RuleFrSackPartialAck:  {ID: "fr_sack_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 81},
+	RuleFrFullAck:         {ID: "fr_full_ack", From: []State{StateFastRecovery}, On: []Event{EventFullAck}, Do: []string{"exit_recovery"}, To: StateCongestionAvoidance, RFC: "RFC 6582 3.2", Path: "active", Line: 82},
+	RuleRto:               {ID: "rto", From: []State{StateSlowStart, StateCongestionAvoidance, StateFastRecovery, StateLossRecovery}, On: []Event{EventRto}, Do: []string{"collapse"}, To: StateLossRecovery, RFC: "3.1", Path: "passive", Line: 85},
+	RuleLrDupack:          {ID: "lr_dupack", From: []State{StateLossRecovery}, On: []Event{EventDupAck}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 4", Line: 86},
+	RuleLrPartialAck:      {ID: "lr_partial_ack", From: []State{StateLossRecovery}, On: []Event{EventPartialAck}, Do: []string{"grow_after_rto"}, Same: true, RFC: "3.1", Path: "passive", Line: 87},
+	RuleLrFullAck:         {ID: "lr_full_ack", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"!reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateSlowStart, RFC: "3.1", Path: "passive", Line: 88},
+	RuleLrFullAckToCa:     {ID: "lr_full_ack_to_ca", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateCongestionAvoidance, RFC: "3.1", Line: 89},
+	RuleIdleToSs:          {ID: "idle_to_ss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateSlowStart, RFC: "4.1", Line: 92},
+	RuleIdleToCa:          {ID: "idle_to_ca", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"!restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateCongestionAvoidance, RFC: "4.1", Line: 93},
 }
 
 // Actions is what Step needs from the machine's data: one method per guard and option of
 // the spec, reporting whether it holds, and one per action.
 type Actions interface {
+	// CwndLimited reports whether guard cwnd_limited holds: the sender was using its window: in slow start FlightSize > cwnd/2, else FlightSize + SMSS >= cwnd; a sender limited by its application or the peer's window does not grow cwnd it has not used (RFC 7661 4.3; Linux's tcp_is_cwnd_limited).
+	CwndLimited() bool
 	// ReachesSsthresh reports whether guard reaches_ssthresh holds: growing by this ACK takes cwnd to ssthresh or past it: slow start ends (RFC 5681 3.1).
 	ReachesSsthresh() bool
 	// ThirdDupack reports whether guard third_dupack holds: this duplicate ACK is the DupThresh-th (3) in a row (RFC 5681 3.2 step 2).
@@ -318,14 +323,18 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 		switch e {
 		case EventNewAck:
 			// ss_ack (RFC 5681 3.1)
-			if !a.ReachesSsthresh() {
+			if a.CwndLimited() && !a.ReachesSsthresh() {
 				a.GrowSlowStart()
 				return StateSlowStart, RuleSsAck
 			}
 			// ss_ack_to_ca (RFC 5681 3.1)
-			if a.ReachesSsthresh() {
+			if a.CwndLimited() && a.ReachesSsthresh() {
 				a.GrowSlowStart()
 				return StateCongestionAvoidance, RuleSsAckToCa
+			}
+			// open_ack_not_limited (RFC 7661 4.3)
+			if !a.CwndLimited() {
+				return StateSlowStart, RuleOpenAckNotLimited
 			}
 		case EventDupAck:
 			// open_dupack (RFC 5681 3.2)
@@ -377,8 +386,14 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 		switch e {
 		case EventNewAck:
 			// ca_ack (RFC 5681 3.1)
-			a.GrowAvoidance()
-			return StateCongestionAvoidance, RuleCaAck
+			if a.CwndLimited() {
+				a.GrowAvoidance()
+				return StateCongestionAvoidance, RuleCaAck
+			}
+			// open_ack_not_limited (RFC 7661 4.3)
+			if !a.CwndLimited() {
+				return StateCongestionAvoidance, RuleOpenAckNotLimited
+			}
 		case EventDupAck:
 			// open_dupack (RFC 5681 3.2)
 			if !a.ThirdDupack() {

@@ -59,9 +59,20 @@ func (s *sender) checkStep(t chooser, what string, do func() Rule) {
 	if c.Cwnd() < c.SMSS() || c.Ssthresh() < 2*c.SMSS() {
 		t.fatalf("invariant 45: after %s (rule %v): cwnd %d, ssthresh %d with SMSS %d", what, r, c.Cwnd(), c.Ssthresh(), c.SMSS())
 	}
-	// Invariant 46: a duplicate ACK never grows cwnd outside recovery.
+	// Invariant 46: a duplicate ACK never grows cwnd outside recovery,
+	// nor does the ACK of a window the sender did not use (RFC 7661 4.3:
+	// in slow start FlightSize at most cwnd/2, else FlightSize + SMSS
+	// below cwnd).
 	if (r == RuleOpenDupack || r == RuleOpenStaleDupack || r == RuleOpenStaleSackLoss) && c.Cwnd() > before.Cwnd() {
 		t.fatalf("invariant 46: duplicate ACK %s in %v grew cwnd %d -> %d", what, before.State(), before.Cwnd(), c.Cwnd())
+	}
+	unused := flight+c.SMSS() < before.Cwnd()
+	if before.State() == StateSlowStart {
+		unused = uint64(before.Cwnd()) >= 2*uint64(flight)
+	}
+	stillOpen := c.State() == StateSlowStart || c.State() == StateCongestionAvoidance
+	if open := before.State() == StateSlowStart || before.State() == StateCongestionAvoidance; open && stillOpen && unused && c.Cwnd() > before.Cwnd() {
+		t.fatalf("invariant 46: %s grew cwnd %d -> %d with %d bytes in flight: a window not used is not grown (RFC 7661)", what, before.Cwnd(), c.Cwnd(), flight)
 	}
 	// Invariant 47: a loss event reduces the window once, by the
 	// algorithm's factor, and only for data sent after the last one's

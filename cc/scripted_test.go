@@ -52,6 +52,7 @@ func TestRenoScripted(t *testing.T) {
 	// adds L = 2 SMSS only (RFC 3465 2.2).
 	for i := range 4 {
 		s.ack(1000)
+		s.send()
 		s.want("slow start", s.c.Cwnd(), 10000+1000*uint32(i+1))
 	}
 	s.ack(5000)
@@ -91,15 +92,24 @@ func TestRenoScripted(t *testing.T) {
 		t.Fatalf("full ACK fired %v", r)
 	}
 	s.want("full ACK", s.c.Cwnd(), min(flight/2, 1000+1000))
+
 	// Congestion avoidance: cwnd bytes ACKed add one SMSS.
 	for round := range 3 {
 		w := s.c.Cwnd()
 		s.send()
 		for acked := uint32(0); acked < w; acked += 1000 {
 			s.ack(1000)
+			s.send() // cwnd-limited all along (RFC 7661)
 		}
 		s.want("congestion avoidance round", s.c.Cwnd(), w+1000)
 		_ = round
+	}
+	// An ACK of a window the sender did not fill does not grow cwnd
+	// (RFC 7661 4.3).
+	s.nxt = s.una + 1000 // one segment in flight, of a window of several
+	before = s.c.Cwnd()
+	if r := s.ack(1000); r != RuleOpenAckNotLimited || s.c.Cwnd() != before {
+		t.Fatalf("an application-limited ACK fired %v and moved cwnd %d -> %d", r, before, s.c.Cwnd())
 	}
 	// An RTO: ssthresh = FlightSize/2, cwnd = 1 SMSS; a second one keeps
 	// ssthresh.

@@ -94,6 +94,18 @@ func keepState(context.Context, ...any) error {
 	return nil
 }
 
+// cwndLimited is the stateless guard for cwnd_limited.
+func cwndLimited(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && f.a.CwndLimited()
+}
+
+// notCwndLimited is the stateless guard for !cwnd_limited.
+func notCwndLimited(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && !f.a.CwndLimited()
+}
+
 // reachesSsthresh is the stateless guard for reaches_ssthresh.
 func reachesSsthresh(_ context.Context, args ...any) bool {
 	f := firingOf(args)
@@ -156,7 +168,7 @@ func notSack(_ context.Context, args ...any) bool {
 
 // ruleSsAck records rule ss_ack if its guards hold (see firing).
 func ruleSsAck(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil && !f.a.ReachesSsthresh() {
+	if f := firingOf(args); f != nil && f.a.CwndLimited() && !f.a.ReachesSsthresh() {
 		f.rule = RuleSsAck
 	}
 	return true
@@ -164,7 +176,7 @@ func ruleSsAck(_ context.Context, args ...any) bool {
 
 // ruleSsAckToCa records rule ss_ack_to_ca if its guards hold (see firing).
 func ruleSsAckToCa(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil && f.a.ReachesSsthresh() {
+	if f := firingOf(args); f != nil && f.a.CwndLimited() && f.a.ReachesSsthresh() {
 		f.rule = RuleSsAckToCa
 	}
 	return true
@@ -172,8 +184,16 @@ func ruleSsAckToCa(_ context.Context, args ...any) bool {
 
 // ruleCaAck records rule ca_ack if its guards hold (see firing).
 func ruleCaAck(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil {
+	if f := firingOf(args); f != nil && f.a.CwndLimited() {
 		f.rule = RuleCaAck
+	}
+	return true
+}
+
+// ruleOpenAckNotLimited records rule open_ack_not_limited if its guards hold (see firing).
+func ruleOpenAckNotLimited(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && !f.a.CwndLimited() {
+		f.rule = RuleOpenAckNotLimited
 	}
 	return true
 }
@@ -319,8 +339,9 @@ func ruleIdleToCa(_ context.Context, args ...any) bool {
 // and its recorder last.
 func configureStateless(sm *stateless.StateMachine) {
 	sm.Configure(StateSlowStart).
-		InternalTransition(EventNewAck, keepState, notReachesSsthresh, ruleSsAck).
-		Permit(EventNewAck, StateCongestionAvoidance, reachesSsthresh, ruleSsAckToCa).
+		InternalTransition(EventNewAck, keepState, cwndLimited, notReachesSsthresh, ruleSsAck).
+		Permit(EventNewAck, StateCongestionAvoidance, cwndLimited, reachesSsthresh, ruleSsAckToCa).
+		InternalTransition(EventNewAck, keepState, notCwndLimited, ruleOpenAckNotLimited).
 		InternalTransition(EventDupAck, keepState, notThirdDupack, ruleOpenDupack).
 		Permit(EventDupAck, StateFastRecovery, thirdDupack, coversRecover, ruleOpenThirdDupack).
 		InternalTransition(EventDupAck, keepState, thirdDupack, notCoversRecover, ruleOpenStaleDupack).
@@ -330,7 +351,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventIdleRestart, keepState, restartBelowSsthresh, ruleIdleToSs).
 		Permit(EventIdleRestart, StateCongestionAvoidance, notRestartBelowSsthresh, ruleIdleToCa)
 	sm.Configure(StateCongestionAvoidance).
-		InternalTransition(EventNewAck, keepState, ruleCaAck).
+		InternalTransition(EventNewAck, keepState, cwndLimited, ruleCaAck).
+		InternalTransition(EventNewAck, keepState, notCwndLimited, ruleOpenAckNotLimited).
 		InternalTransition(EventDupAck, keepState, notThirdDupack, ruleOpenDupack).
 		Permit(EventDupAck, StateFastRecovery, thirdDupack, coversRecover, ruleOpenThirdDupack).
 		InternalTransition(EventDupAck, keepState, thirdDupack, notCoversRecover, ruleOpenStaleDupack).

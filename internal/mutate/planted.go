@@ -231,6 +231,8 @@ var plantedBugs = []planted{
 		[]edit{{"cc/controller.go", "\tc.cwnd -= min(c.acked, c.cwnd-c.smss)\n", "\tc.cwnd -= min(c.acked, c.cwnd)\n"}}},
 	{"cc-ssthresh-one-smss", 45, "a reduction's floor is one SMSS, not two",
 		[]edit{{"cc/controller.go", "\treturn max(w, 2*c.smss)\n", "\treturn max(w, c.smss)\n"}}},
+	{"cc-grows-unused-window", 46, "cwnd grows on every ACK, used or not: an application-limited sender's window inflates (RFC 7661)",
+		[]edit{{"cc/controller.go", "func (c *Controller) CwndLimited() bool {\n", "func (c *Controller) CwndLimited() bool {\n\tif true {\n\t\treturn true\n\t}\n"}}},
 	{"cc-dupack-grows", 46, "limited transmit grows cwnd by one SMSS per early duplicate ACK",
 		[]edit{{"cc/controller.go", "func (c *Controller) LimitedTransmit() {}", "func (c *Controller) LimitedTransmit() { c.grow(c.smss) }"}}},
 	{"cc-reduce-twice", 47, "the recovery point is ignored: duplicate ACKs of data sent before the last loss event start another reduction",

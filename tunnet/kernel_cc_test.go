@@ -44,50 +44,9 @@ func TestKernelCongestion(t *testing.T) {
 		c.Machine.MinRTO, c.Machine.InitialRTO = 0, 0
 	})
 	n := *ccBytes
-
-	// tcpfsm sends, the kernel reads, with the same 4 MiB receive buffer
-	// tcpfsm has (a fixed SO_RCVBUF, as the kernel's own autotuning would
-	// otherwise keep its window as small as the lossy flow's first RTTs).
-	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<20)
-		})
-		return cmp.Or(err, serr)
-	}}
-	ln, err := lc.Listen(context.Background(), "tcp", e.kernelAddr(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	srv := serveOne(ln, countServer(n))
-	c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := timedSend(t, c, n)
-	if err := <-srv; err != nil {
-		t.Fatal(err)
-	}
+	out, in := bothWays(t, e, n, 7009)
 	st := e.s.Stats()
 	t.Logf("tcpfsm sender: %d retransmits, %d timeouts, %d fast recoveries", st.Retransmits, st.Timeouts, st.FastRecovery)
-
-	// The kernel sends, tcpfsm reads.
-	sln, err := e.s.Listen("tcp", e.stackAddr(7009))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sln.Close()
-	srv = serveOne(sln, countServer(n))
-	kc, err := cubicDialer().Dial("tcp", e.stackAddr(7009))
-	if err != nil {
-		t.Fatalf("dial with TCP_CONGESTION cubic: %v", err)
-	}
-	in := timedSend(t, kc, n)
-	if err := <-srv; err != nil {
-		t.Fatal(err)
-	}
-
 	ratio := out / in
 	t.Logf("20 ms each way, 1%% loss each way, %d MiB: tcpfsm -> kernel %.2f MB/s, kernel -> tcpfsm %.2f MB/s: %.2fx", n>>20, out/1e6, in/1e6, ratio)
 	if ratio < *ccMin {
@@ -162,10 +121,20 @@ func TestKernelFaultyBulk(t *testing.T) {
 }
 
 // bothWays sends n bytes from tcpfsm to the kernel, then n from the kernel
-// to tcpfsm (CUBIC), each read to the end, and returns both rates.
+// to tcpfsm (CUBIC), each counted to the end, and returns both rates.
 func bothWays(t *testing.T, e *kernelEnv, n int64, port int) (out, in float64) {
 	t.Helper()
-	ln, err := net.Listen("tcp", e.kernelAddr(0))
+	// The kernel reads with a fixed 4 MiB SO_RCVBUF, as tcpfsm does
+	// (RcvBuf): its autotuning would otherwise keep the window as small as
+	// a lossy flow's first round trips.
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<20)
+		})
+		return cmp.Or(err, serr)
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", e.kernelAddr(0))
 	if err != nil {
 		t.Fatal(err)
 	}

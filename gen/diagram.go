@@ -142,15 +142,23 @@ func diagRoles(m *spec.Machine) map[string]string {
 	return roles
 }
 
-// diagPathName is how legends name a path.
-func diagPathName(p string) string {
+// diagPathName is how legends name a path: as the spec's paths key says,
+// else by its spelling in the rules.
+func diagPathName(m *spec.Machine, p string) string {
 	switch p {
 	case diagActive:
-		return "client path (active open, active close)"
+		return cmpOr(m.Paths.Active, "path: active")
 	case diagPassive:
-		return "server path (passive open, passive close)"
+		return cmpOr(m.Paths.Passive, "path: passive")
 	}
-	return "other transitions (resets, aborts, timeouts, simultaneous open and close)"
+	return cmpOr(m.Paths.Other, "other transitions")
+}
+
+func cmpOr(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }
 
 // diagTitle is the diagram's caption.
@@ -432,9 +440,9 @@ func writeDOTLegend(b *bytes.Buffer, m *spec.Machine, opts DiagramOptions) {
 	b.WriteString("\t\t<table border=\"0\" cellborder=\"0\" cellspacing=\"3\" cellpadding=\"1\">\n")
 	b.WriteString("\t\t<tr><td colspan=\"2\" align=\"left\"><b>legend</b></td></tr>\n")
 	for _, row := range []struct{ sample, color, text string }{
-		{"━━━━━▶", diagColorActive, diagPathName(diagActive)},
-		{"╺╺╺╺╺▶", diagColorPassive, diagPathName(diagPassive)},
-		{"─────▶", diagColorOther, diagPathName("")},
+		{"━━━━━▶", diagColorActive, diagPathName(m, diagActive)},
+		{"╺╺╺╺╺▶", diagColorPassive, diagPathName(m, diagPassive)},
+		{"─────▶", diagColorOther, diagPathName(m, "")},
 	} {
 		fmt.Fprintf(b, "\t\t<tr><td align=\"left\"><font color=\"%s\">%s</font></td><td align=\"left\">%s</td></tr>\n",
 			row.color, row.sample, htmlEscape(row.text))
@@ -562,9 +570,9 @@ func MermaidWith(m *spec.Machine, opts DiagramOptions) []byte {
 		comment(diagHeader(opts.SpecName))
 	}
 	comment(diagTitle(m, DiagramOptions{}) + ".")
-	comment(diagMarkerActive + " " + diagPathName(diagActive) + ".")
-	comment(diagMarkerPassive + " " + diagPathName(diagPassive) + ".")
-	comment("Unmarked: " + diagPathName("") + ".")
+	comment(diagMarkerActive + " " + diagPathName(m, diagActive) + ".")
+	comment(diagMarkerPassive + " " + diagPathName(m, diagPassive) + ".")
+	comment("Unmarked: " + diagPathName(m, "") + ".")
 	comment(diagSelfLoopNote(opts) + ".")
 	ids := mermaidIDs(m)
 	roles := diagRoles(m)
@@ -684,7 +692,7 @@ func Markdown(m *spec.Machine, specName string) []byte {
 
 	b.WriteString("## Diagram\n\n")
 	fmt.Fprintf(&b, "%s marks the %s, %s the %s; unmarked arrows are the %s. ",
-		diagMarkerActive, diagPathName(diagActive), diagMarkerPassive, diagPathName(diagPassive), diagPathName(""))
+		diagMarkerActive, diagPathName(m, diagActive), diagMarkerPassive, diagPathName(m, diagPassive), diagPathName(m, ""))
 	b.WriteString("Rules that keep the state (`to: same`) are not drawn; the rule table lists every rule. ")
 	fmt.Fprintf(&b, "The Graphviz rendering, with the same colours, is [%[1]s.svg](%[1]s.svg) (from [%[1]s.dot](%[1]s.dot)).\n\n", m.Name)
 	b.WriteString("```mermaid\n")

@@ -228,8 +228,8 @@ func TestDOTPathStyles(t *testing.T) {
 			}
 		}
 		for _, p := range []string{diagActive, diagPassive, ""} {
-			if !bytes.Contains(dot, []byte(diagPathName(p))) {
-				t.Errorf("%s: legend lacks %q", c.name, diagPathName(p))
+			if !bytes.Contains(dot, []byte(diagPathName(m, p))) {
+				t.Errorf("%s: legend lacks %q", c.name, diagPathName(m, p))
 			}
 		}
 		if !bytes.Contains(dot, []byte("are not drawn")) {

@@ -178,6 +178,7 @@ func (c *Conn) sendData(seq, n uint32, fresh bool) {
 func (c *Conn) sendFin() {
 	t := &c.t
 	c.emit(t.finSeq, t.rcvNxt, FIN|ACK, nil)
+	t.sentAt = c.now
 	if !t.finSent {
 		t.finSent = true
 		c.advanceSndNxt(t.finSeq + 1)

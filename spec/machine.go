@@ -21,6 +21,7 @@ type Machine struct {
 	Name    string // machine name, e.g. "tcp"
 	RFC     string // the document the rules cite, e.g. "RFC 9293"
 	Go      GoTarget
+	Paths   PathNames // how diagrams name the rules' paths
 	Initial string // state a new machine starts in
 	Final   string // state every connection must be able to reach
 	States  []State
@@ -44,6 +45,12 @@ type GoTarget struct {
 // PackageName is the Go package name: the import path's last element.
 func (g GoTarget) PackageName() string {
 	return g.Package[strings.LastIndexByte(g.Package, '/')+1:]
+}
+
+// PathNames are the legends of the diagrams: what the rules marked
+// `path: active` and `path: passive` have in common, and the others.
+type PathNames struct {
+	Active, Passive, Other string
 }
 
 // State is one declared state.

@@ -268,7 +268,7 @@ func (d *decoder) machine(m *Machine, n *yaml.Node) {
 	var initial, final *yaml.Node
 	statesOK := false
 	required := map[string]bool{"machine": false, "initial": false, "states": false, "events": false, "rules": false}
-	d.fields(n, "the spec", []string{"machine", "rfc", "go", "initial", "final", "states", "events", "guards", "options", "actions", "rules"}, func(key string, k, v *yaml.Node) {
+	d.fields(n, "the spec", []string{"machine", "rfc", "go", "paths", "initial", "final", "states", "events", "guards", "options", "actions", "rules"}, func(key string, k, v *yaml.Node) {
 		required[key] = true
 		switch key {
 		case "machine":
@@ -277,6 +277,18 @@ func (d *decoder) machine(m *Machine, n *yaml.Node) {
 			m.RFC = d.str(v, "rfc")
 		case "go":
 			d.goTarget(m, k, v)
+		case "paths":
+			d.fields(v, "paths", []string{"active", "passive", "other"}, func(key string, _, pv *yaml.Node) {
+				s := d.str(pv, "paths."+key)
+				switch key {
+				case "active":
+					m.Paths.Active = s
+				case "passive":
+					m.Paths.Passive = s
+				case "other":
+					m.Paths.Other = s
+				}
+			})
 		case "initial":
 			if s, ok := d.scalar(v, "initial"); ok {
 				m.Initial, initial = s, v

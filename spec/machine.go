@@ -22,8 +22,8 @@ type Machine struct {
 	RFC     string // the document the rules cite, e.g. "RFC 9293"
 	Go      GoTarget
 	Paths   PathNames // how diagrams name the rules' paths
-	Initial string // state a new machine starts in
-	Final   string // state every connection must be able to reach
+	Initial string    // state a new machine starts in
+	Final   string    // state every connection must be able to reach
 	States  []State
 	Events  []Event
 	Guards  []Guard // includes options (Guard.Option == true)

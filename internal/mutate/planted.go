@@ -299,6 +299,10 @@ var plantedAlso = map[string][]int{
 	// A stale echo's sample breaks the RTO's bounds (25) or the count of
 	// samples per round trip (34), whichever a run meets first.
 	"rttm-flight-kept": {34},
+	// Ignoring the recovery point breaks the Controller's count of
+	// reductions (47) and the TCB's fast retransmits, which invariant 35
+	// judges by RFC 6582's rule, whichever a run meets first.
+	"cc-reduce-twice": {35},
 	// Sequence order breaks the rule for the first block (40) and for
 	// those after it (44).
 	"sack-in-seq-order": {44},

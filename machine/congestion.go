@@ -87,19 +87,23 @@ func (c *Conn) quota() uint32 {
 	return t.cc.Quota(inFlight, t.sndWnd)
 }
 
-// headLost is RFC 6675's IsLost(SND.UNA): DupThresh discontiguous ranges,
-// or more than (DupThresh-1)*SMSS bytes, SACKed above it.
+// headLost is RFC 6675's IsLost(SND.UNA): every range of the scoreboard
+// lies above it.
 func (c *Conn) headLost() bool {
 	t := &c.t
 	if !t.opts.Has(OptSACKPermitted) {
 		return false
 	}
-	if t.sacked.n >= cc.DupThresh {
-		return true
-	}
 	var bytes uint32
 	for i := 0; i < t.sacked.n; i++ {
 		bytes += t.sacked.r[i].end - t.sacked.r[i].start
 	}
-	return bytes > (cc.DupThresh-1)*c.effMSS()
+	return c.isLost(t.sacked.n, bytes)
+}
+
+// isLost is RFC 6675's IsLost for a sequence number with ranges SACKed
+// ranges and bytes SACKed bytes above it: DupThresh discontiguous ranges,
+// or more than (DupThresh-1)*SMSS bytes.
+func (c *Conn) isLost(ranges int, bytes uint32) bool {
+	return ranges >= cc.DupThresh || bytes > (cc.DupThresh-1)*c.effMSS()
 }

@@ -51,7 +51,7 @@ func (c *Conn) holes(fn func(h hole) bool) {
 		}
 		if SeqLT(start, end) {
 			h := hole{start: start, end: end, lostEnd: start}
-			if t.sacked.n-i >= cc.DupThresh || sacked > (cc.DupThresh-1)*c.effMSS() {
+			if c.isLost(t.sacked.n-i, sacked) {
 				h.lostEnd = end
 			}
 			if start == t.sndUna && t.cc.State() == cc.StateFastRecovery && SeqLEQ(start, recover) {

@@ -60,6 +60,37 @@ func (w *World) checkCongestionWindow(r *simnet.Record) {
 	}
 }
 
+// checkIdleRestart is invariant 48 after idle (RFC 5681 4.1): a call that
+// sends new text with nothing outstanding, more than an RTO after the
+// side last sent text or a FIN, sends at most the restart window,
+// min(IW, cwnd), IW being RFC 6928's min(10 SMSS, max(2 SMSS, 14600)). It
+// keeps the time of each side's latest send. Segment arrivals are left
+// out: an ACK may take an RTT sample, and so change the RTO, before the
+// call sends.
+func (w *World) checkIdleRestart(r *simnet.Record, g *flowGhost) {
+	b, a := &r.Before, &r.After
+	defer func() {
+		for i := range r.Out {
+			if o := &r.Out[i]; len(o.Payload) > 0 || o.Flags.Has(machine.FIN) {
+				g.sentAt, g.sentAtValid = r.Now, true
+			}
+		}
+	}()
+	if r.Kind == simnet.Input || !b.SynAcked || b.SndUna != b.SndNxt || !g.sentAtValid || r.Now-g.sentAt <= b.RTO || !sentNew(r) {
+		return
+	}
+	mss := uint32(a.MSS)
+	restart := min(10*mss, max(2*mss, 14600), b.Cwnd)
+	text := a.SndNxt - a.SndUna
+	if a.FinSent && text > 0 {
+		text-- // the FIN: no text
+	}
+	if text > restart {
+		w.fail(48, "%v sent %d bytes after %v idle (RTO %v) with cwnd %d; RFC 5681 4.1's restart window is min(IW, cwnd) = %d",
+			r.Side, text, r.Now-g.sentAt, b.RTO, b.Cwnd, restart)
+	}
+}
+
 // holeRecovery is when the scoreboard drives resending: fast recovery with
 // SACK, or recovery after a timeout (machine/recovery.go).
 func holeRecovery(v *machine.Vars) bool {

@@ -62,6 +62,8 @@ type flowGhost struct {
 
 	progressValid bool
 	progressAt    time.Duration // the last ACK of new data, or when data became outstanding (invariant 36)
+	sentAt        time.Duration // the last segment with text or a FIN this side sent (invariant 48's idle restart)
+	sentAtValid   bool
 
 	opt  optGhost       // the options both SYNs carried, TS.Recent (options.go)
 	acks ackGhost       // in-order text not yet acknowledged (acks.go)
@@ -250,6 +252,9 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 		return
 	}
 	if w.checkCongestionWindow(r); w.err != nil {
+		return
+	}
+	if w.checkIdleRestart(r, g); w.err != nil {
 		return
 	}
 	if w.checkUserTimeout(r, g, !fresh); w.err != nil {

@@ -213,6 +213,8 @@ var plantedBugs = []planted{
 
 	// Invariants 45-50: the congestion control machine (cc/) and the
 	// TCB's use of it.
+	{"idle-no-restart", 48, "after an idle period the sender keeps the window it had: no restart window (RFC 5681 4.1)",
+		[]edit{{"output.go", "\t\t\t\tc.ccIdle()\n", "\n"}}},
 	{"sender-ignores-cwnd", 48, "the sender fills the peer's window whatever cwnd says",
 		[]edit{{"output.go", "usable := min(t.sndUna+t.sndWnd-t.sndNxt, c.quota()) // U: usable window, within cwnd", "usable := t.sndUna + t.sndWnd - t.sndNxt"}}},
 	{"quota-no-limited-transmit", 48, "the quota the TCB reports and uses ignores the duplicate ACKs of limited transmit",

@@ -103,20 +103,15 @@ type Controller struct {
 	// unacknowledged segment (entering recovery, NewReno's partial ACK);
 	// the TCP side reads and clears it after each call.
 	Retransmit bool
-	// Stats counts what happened, for tests and the runtime's stats.
-	Stats Stats
-}
-
-// Stats counts a Controller's events.
-type Stats struct {
-	FastRecoveries uint32 // loss events detected by duplicate ACKs or SACK
-	Timeouts       uint32 // RTOs
-	Reductions     uint32 // times ssthresh was set from the flight (once per loss event)
+	// Reductions counts the times ssthresh was set from the flight, once
+	// per loss event (invariant 47 reads it). The TCP side counts fast
+	// recoveries and timeouts itself: its counters outlive the TCB.
+	Reductions uint32
 }
 
 // Init readies c for a connection whose sender MSS is smss: state
 // SLOW-START, cwnd the initial window, ssthresh arbitrarily high.
-func (c *Controller) Init(alg Algorithm, smss uint32, sack bool, now time.Duration) {
+func (c *Controller) Init(alg Algorithm, smss uint32, sack bool) {
 	smss = max(smss, 1)
 	*c = Controller{
 		state:    StateSlowStart,
@@ -126,7 +121,7 @@ func (c *Controller) Init(alg Algorithm, smss uint32, sack bool, now time.Durati
 		cwnd:     InitialWindow(smss),
 		ssthresh: maxWindow,
 	}
-	c.cubic.reset(now)
+	c.cubic = cubicState{epochStart: -1}
 }
 
 // LossWindow sets cwnd to one segment, for a connection whose SYN or
@@ -300,11 +295,10 @@ func (c *Controller) LimitedTransmit() {}
 // EnterRecovery implements action enter_recovery.
 func (c *Controller) EnterRecovery() {
 	c.ssthresh = c.reduced()
-	c.Stats.Reductions++
-	c.Stats.FastRecoveries++
+	c.Reductions++
 	c.recover, c.recoverSet = c.in.SndNxt-1, true
 	if c.alg == CUBIC {
-		c.cubic.lossEvent(c.cwnd, c.smss, c.in.Now)
+		c.cubic.lossEvent(c.cwnd, c.smss)
 	}
 	c.cwnd = c.ssthresh
 	if !c.sackOn {
@@ -344,12 +338,11 @@ func (c *Controller) GrowAfterRto() { c.grow(c.slowStartStep()) }
 func (c *Controller) Collapse() {
 	if c.state != StateLossRecovery && c.state != StateFastRecovery {
 		c.ssthresh = c.reduced()
-		c.Stats.Reductions++
+		c.Reductions++
 		if c.alg == CUBIC {
-			c.cubic.lossEvent(c.cwnd, c.smss, c.in.Now)
+			c.cubic.lossEvent(c.cwnd, c.smss)
 		}
 	}
-	c.Stats.Timeouts++
 	c.cwnd = c.smss
 	c.recover, c.recoverSet = c.in.SndNxt-1, true
 	c.dupAcks, c.bytesAcked = 0, 0

@@ -27,13 +27,11 @@ type cubicState struct {
 	frac       float64       // bytes of growth not yet whole, carried to the next ACK
 }
 
-func (s *cubicState) reset(time.Duration) { *s = cubicState{epochStart: -1} }
-
 // lossEvent records a reduction from cwnd bytes (RFC 9438 4.6, 4.7): W_max
 // is the window before it, lowered further by fast convergence when the
 // window had not regained the previous W_max. The next ACK in congestion
 // avoidance starts a new epoch.
-func (s *cubicState) lossEvent(cwnd, smss uint32, _ time.Duration) {
+func (s *cubicState) lossEvent(cwnd, smss uint32) {
 	w := float64(cwnd) / float64(smss)
 	if w < s.wLastMax {
 		s.wLastMax = w

@@ -24,7 +24,7 @@ type sender struct {
 
 func newSender(alg Algorithm, smss uint32, sack bool, iss uint32) *sender {
 	s := &sender{c: &Controller{}, una: iss, nxt: iss, sndWnd: 1 << 20, srtt: 50 * time.Millisecond, fired: map[Rule]int{}}
-	s.c.Init(alg, smss, sack, 0)
+	s.c.Init(alg, smss, sack)
 	s.fill()
 	return s
 }
@@ -40,12 +40,6 @@ func (s *sender) fill() {
 
 func (s *sender) ack(segAck uint32, dup, sackLoss bool) Ack {
 	return Ack{Now: s.now, SndUna: s.una, SndNxt: s.nxt, SegAck: segAck, Duplicate: dup, SACKLoss: sackLoss, SRTT: s.srtt}
-}
-
-// step is one input and the invariants of docs/checking.md 45-49 about it.
-type step struct {
-	name string
-	do   func(s *sender) Rule
 }
 
 // checkStep runs do and checks the invariants that hold on every step.
@@ -77,7 +71,7 @@ func (s *sender) checkStep(t chooser, what string, do func() Rule) {
 	// Invariant 47: a loss event reduces the window once, by the
 	// algorithm's factor, and only for data sent after the last one's
 	// recovery point.
-	if n := c.Stats.Reductions - before.Stats.Reductions; n > 0 {
+	if n := c.Reductions - before.Reductions; n > 0 {
 		beta := func(f uint32) uint32 {
 			if c.Algorithm() == Reno {
 				return f / 2

@@ -18,7 +18,7 @@ type script struct {
 
 func newScript(t *testing.T, alg Algorithm, sack bool) *script {
 	s := &script{t: t, una: 1000, nxt: 1000, srtt: 100 * time.Millisecond}
-	s.c.Init(alg, 1000, sack, 0)
+	s.c.Init(alg, 1000, sack)
 	return s
 }
 

@@ -14,7 +14,7 @@ import "github.com/tcpfsm/tcpfsm/cc"
 // be sent again (RFC 6298 5.7, RFC 5681 3.1).
 func (c *Conn) ccStart() {
 	t := &c.t
-	t.cc.Init(c.cfg.Congestion, c.effMSS(), t.opts.Has(OptSACKPermitted), c.now)
+	t.cc.Init(c.cfg.Congestion, c.effMSS(), t.opts.Has(OptSACKPermitted))
 	if t.synRexmitted {
 		t.cc.LossWindow()
 	}

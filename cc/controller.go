@@ -257,6 +257,16 @@ func (c *Controller) CoversRecover() bool {
 	return !c.recoverSet || seqGT(c.in.SegAck-1, c.recover)
 }
 
+// ExitsBelowSsthresh implements guard exits_below_ssthresh.
+func (c *Controller) ExitsBelowSsthresh() bool { return c.exitWindow() < c.ssthresh }
+
+// exitWindow is cwnd after recovery: min(ssthresh, max(FlightSize, SMSS) +
+// SMSS), FlightSize once this ACK is in (RFC 6582 3.2 step 3 option 1).
+func (c *Controller) exitWindow() uint32 {
+	after := c.in.SndNxt - c.in.SegAck
+	return max(min(c.ssthresh, max(after, c.smss)+c.smss), c.smss)
+}
+
 // RestartBelowSsthresh implements guard restart_below_ssthresh.
 func (c *Controller) RestartBelowSsthresh() bool {
 	return min(InitialWindow(c.smss), c.cwnd) < c.ssthresh
@@ -322,8 +332,7 @@ func (c *Controller) PartialWindow() {
 
 // ExitRecovery implements action exit_recovery.
 func (c *Controller) ExitRecovery() {
-	after := c.in.SndNxt - c.in.SegAck // FlightSize once this ACK is in
-	c.cwnd = max(min(c.ssthresh, max(after, c.smss)+c.smss), c.smss)
+	c.cwnd = c.exitWindow()
 	c.bytesAcked = 0
 	c.cubic.epochStart = -1
 }

@@ -190,8 +190,10 @@ const (
 	RuleFrSackDupack
 	// RuleFrSackPartialAck is rule fr_sack_partial_ack: in FAST-RECOVERY on partial_ack [sack] -> same (RFC 6675 5).
 	RuleFrSackPartialAck
-	// RuleFrFullAck is rule fr_full_ack: in FAST-RECOVERY on full_ack / exit_recovery -> CONGESTION-AVOIDANCE (RFC 6582 3.2).
+	// RuleFrFullAck is rule fr_full_ack: in FAST-RECOVERY on full_ack [!exits_below_ssthresh] / exit_recovery -> CONGESTION-AVOIDANCE (RFC 6582 3.2).
 	RuleFrFullAck
+	// RuleFrFullAckToSs is rule fr_full_ack_to_ss: in FAST-RECOVERY on full_ack [exits_below_ssthresh] / exit_recovery -> SLOW-START (RFC 6582 3.2, RFC 5681 3.1).
+	RuleFrFullAckToSs
 	// RuleRto is rule rto: in SLOW-START, CONGESTION-AVOIDANCE, FAST-RECOVERY, LOSS-RECOVERY on rto / collapse -> LOSS-RECOVERY (RFC 5681 3.1).
 	RuleRto
 	// RuleLrDupack is rule lr_dupack: in LOSS-RECOVERY on dup_ack / count_dupack -> same (RFC 6582 4).
@@ -209,7 +211,7 @@ const (
 )
 
 // NumRules is the number of rules, RuleNone included.
-const NumRules = 22
+const NumRules = 23
 
 // String returns the rule's spec id, e.g. "listen_rcv_syn", or "none".
 func (r Rule) String() string {
@@ -252,27 +254,28 @@ func (ri *RuleInfo) Target(from State) State {
 
 var ruleInfos = [NumRules]RuleInfo{
 	RuleNone:              {ID: "none", Same: true},
-	RuleSsAck:             {ID: "ss_ack", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"cwnd_limited", "!reaches_ssthresh"}, Do: []string{"grow_slow_start"}, Same: true, RFC: "3.1", Path: "active", Line: 63},
-	RuleSsAckToCa:         {ID: "ss_ack_to_ca", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"cwnd_limited", "reaches_ssthresh"}, Do: []string{"grow_slow_start"}, To: StateCongestionAvoidance, RFC: "3.1", Path: "active", Line: 64},
-	RuleCaAck:             {ID: "ca_ack", From: []State{StateCongestionAvoidance}, On: []Event{EventNewAck}, If: []string{"cwnd_limited"}, Do: []string{"grow_avoidance"}, Same: true, RFC: "3.1", Line: 65},
-	RuleOpenAckNotLimited: {ID: "open_ack_not_limited", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventNewAck}, If: []string{"!cwnd_limited"}, Same: true, RFC: "RFC 7661 4.3", Line: 68},
-	RuleOpenDupack:        {ID: "open_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"!third_dupack"}, Do: []string{"count_dupack", "limited_transmit"}, Same: true, RFC: "3.2", Line: 71},
-	RuleOpenThirdDupack:   {ID: "open_third_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "3.2", Path: "active", Line: 72},
-	RuleOpenStaleDupack:   {ID: "open_stale_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 75},
-	RuleOpenSackLoss:      {ID: "open_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "RFC 6675 5", Line: 76},
-	RuleOpenStaleSackLoss: {ID: "open_stale_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 77},
-	RuleFrDupack:          {ID: "fr_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"!sack"}, Do: []string{"inflate"}, Same: true, RFC: "3.2", Line: 80},
-	RuleFrPartialAck:      {ID: "fr_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"!sack"}, Do: []string{"partial_window"}, Same: true, RFC: "RFC 6582 3.2", Line: 81},
-	RuleFrSackDupack:      {ID: "fr_sack_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 84},
-	RuleFrSackPartialAck:  {ID: "fr_sack_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 85},
-	RuleFrFullAck:         {ID: "fr_full_ack", From: []State{StateFastRecovery}, On: []Event{EventFullAck}, Do: []string{"exit_recovery"}, To: StateCongestionAvoidance, RFC: "RFC 6582 3.2", Path: "active", Line: 86},
-	RuleRto:               {ID: "rto", From: []State{StateSlowStart, StateCongestionAvoidance, StateFastRecovery, StateLossRecovery}, On: []Event{EventRto}, Do: []string{"collapse"}, To: StateLossRecovery, RFC: "3.1", Path: "passive", Line: 89},
-	RuleLrDupack:          {ID: "lr_dupack", From: []State{StateLossRecovery}, On: []Event{EventDupAck}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 4", Line: 90},
-	RuleLrPartialAck:      {ID: "lr_partial_ack", From: []State{StateLossRecovery}, On: []Event{EventPartialAck}, Do: []string{"grow_after_rto"}, Same: true, RFC: "3.1", Path: "passive", Line: 91},
-	RuleLrFullAck:         {ID: "lr_full_ack", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"!reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateSlowStart, RFC: "3.1", Path: "passive", Line: 92},
-	RuleLrFullAckToCa:     {ID: "lr_full_ack_to_ca", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateCongestionAvoidance, RFC: "3.1", Line: 93},
-	RuleIdleToSs:          {ID: "idle_to_ss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateSlowStart, RFC: "4.1", Line: 96},
-	RuleIdleToCa:          {ID: "idle_to_ca", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"!restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateCongestionAvoidance, RFC: "4.1", Line: 97},
+	RuleSsAck:             {ID: "ss_ack", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"cwnd_limited", "!reaches_ssthresh"}, Do: []string{"grow_slow_start"}, Same: true, RFC: "3.1", Path: "active", Line: 64},
+	RuleSsAckToCa:         {ID: "ss_ack_to_ca", From: []State{StateSlowStart}, On: []Event{EventNewAck}, If: []string{"cwnd_limited", "reaches_ssthresh"}, Do: []string{"grow_slow_start"}, To: StateCongestionAvoidance, RFC: "3.1", Path: "active", Line: 65},
+	RuleCaAck:             {ID: "ca_ack", From: []State{StateCongestionAvoidance}, On: []Event{EventNewAck}, If: []string{"cwnd_limited"}, Do: []string{"grow_avoidance"}, Same: true, RFC: "3.1", Line: 66},
+	RuleOpenAckNotLimited: {ID: "open_ack_not_limited", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventNewAck}, If: []string{"!cwnd_limited"}, Same: true, RFC: "RFC 7661 4.3", Line: 69},
+	RuleOpenDupack:        {ID: "open_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"!third_dupack"}, Do: []string{"count_dupack", "limited_transmit"}, Same: true, RFC: "3.2", Line: 72},
+	RuleOpenThirdDupack:   {ID: "open_third_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "3.2", Path: "active", Line: 73},
+	RuleOpenStaleDupack:   {ID: "open_stale_dupack", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventDupAck}, If: []string{"third_dupack", "!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 76},
+	RuleOpenSackLoss:      {ID: "open_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"covers_recover"}, Do: []string{"count_dupack", "enter_recovery"}, To: StateFastRecovery, RFC: "RFC 6675 5", Line: 77},
+	RuleOpenStaleSackLoss: {ID: "open_stale_sack_loss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventSackLoss}, If: []string{"!covers_recover"}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 3.2", Line: 78},
+	RuleFrDupack:          {ID: "fr_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"!sack"}, Do: []string{"inflate"}, Same: true, RFC: "3.2", Line: 81},
+	RuleFrPartialAck:      {ID: "fr_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"!sack"}, Do: []string{"partial_window"}, Same: true, RFC: "RFC 6582 3.2", Line: 82},
+	RuleFrSackDupack:      {ID: "fr_sack_dupack", From: []State{StateFastRecovery}, On: []Event{EventDupAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 85},
+	RuleFrSackPartialAck:  {ID: "fr_sack_partial_ack", From: []State{StateFastRecovery}, On: []Event{EventPartialAck}, If: []string{"sack"}, Same: true, RFC: "RFC 6675 5", Line: 86},
+	RuleFrFullAck:         {ID: "fr_full_ack", From: []State{StateFastRecovery}, On: []Event{EventFullAck}, If: []string{"!exits_below_ssthresh"}, Do: []string{"exit_recovery"}, To: StateCongestionAvoidance, RFC: "RFC 6582 3.2", Path: "active", Line: 89},
+	RuleFrFullAckToSs:     {ID: "fr_full_ack_to_ss", From: []State{StateFastRecovery}, On: []Event{EventFullAck}, If: []string{"exits_below_ssthresh"}, Do: []string{"exit_recovery"}, To: StateSlowStart, RFC: "RFC 6582 3.2, RFC 5681 3.1", Line: 90},
+	RuleRto:               {ID: "rto", From: []State{StateSlowStart, StateCongestionAvoidance, StateFastRecovery, StateLossRecovery}, On: []Event{EventRto}, Do: []string{"collapse"}, To: StateLossRecovery, RFC: "3.1", Path: "passive", Line: 93},
+	RuleLrDupack:          {ID: "lr_dupack", From: []State{StateLossRecovery}, On: []Event{EventDupAck}, Do: []string{"count_dupack"}, Same: true, RFC: "RFC 6582 4", Line: 94},
+	RuleLrPartialAck:      {ID: "lr_partial_ack", From: []State{StateLossRecovery}, On: []Event{EventPartialAck}, Do: []string{"grow_after_rto"}, Same: true, RFC: "3.1", Path: "passive", Line: 95},
+	RuleLrFullAck:         {ID: "lr_full_ack", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"!reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateSlowStart, RFC: "3.1", Path: "passive", Line: 96},
+	RuleLrFullAckToCa:     {ID: "lr_full_ack_to_ca", From: []State{StateLossRecovery}, On: []Event{EventFullAck}, If: []string{"reaches_ssthresh"}, Do: []string{"grow_after_rto"}, To: StateCongestionAvoidance, RFC: "3.1", Line: 97},
+	RuleIdleToSs:          {ID: "idle_to_ss", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateSlowStart, RFC: "4.1", Line: 100},
+	RuleIdleToCa:          {ID: "idle_to_ca", From: []State{StateSlowStart, StateCongestionAvoidance}, On: []Event{EventIdleRestart}, If: []string{"!restart_below_ssthresh"}, Do: []string{"restart_window"}, To: StateCongestionAvoidance, RFC: "4.1", Line: 101},
 }
 
 // Actions is what Step needs from the machine's data: one method per guard and option of
@@ -286,6 +289,8 @@ type Actions interface {
 	ThirdDupack() bool
 	// CoversRecover reports whether guard covers_recover holds: SEG.ACK - 1 is past the recovery point of the last loss event, so this loss is new (RFC 6582 3.2 step 2; in RFC 5681 terms, no recovery began in this window).
 	CoversRecover() bool
+	// ExitsBelowSsthresh reports whether guard exits_below_ssthresh holds: the window recovery leaves, min(ssthresh, max(FlightSize, SMSS) + SMSS), is below ssthresh: slow start regrows it (RFC 5681 3.1: slow start while cwnd < ssthresh; RFC 6582 3.2 step 3 option 1).
+	ExitsBelowSsthresh() bool
 	// RestartBelowSsthresh reports whether guard restart_below_ssthresh holds: after an idle restart, min(IW, cwnd) < ssthresh: the restarted window is in slow start.
 	RestartBelowSsthresh() bool
 	// Sack reports whether guard sack holds: SACK is on for the connection: recovery follows RFC 6675's scoreboard and pipe, not NewReno.
@@ -464,8 +469,15 @@ func Step(s State, e Event, a Actions) (State, Rule) {
 			}
 		case EventFullAck:
 			// fr_full_ack (RFC 6582 3.2)
-			a.ExitRecovery()
-			return StateCongestionAvoidance, RuleFrFullAck
+			if !a.ExitsBelowSsthresh() {
+				a.ExitRecovery()
+				return StateCongestionAvoidance, RuleFrFullAck
+			}
+			// fr_full_ack_to_ss (RFC 6582 3.2, RFC 5681 3.1)
+			if a.ExitsBelowSsthresh() {
+				a.ExitRecovery()
+				return StateSlowStart, RuleFrFullAckToSs
+			}
 		case EventRto:
 			// rto (RFC 5681 3.1)
 			a.Collapse()

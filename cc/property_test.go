@@ -49,9 +49,14 @@ func (s *sender) checkStep(t chooser, what string, do func() Rule) {
 	r := do()
 	c := s.c
 	s.fired[r]++
-	// Invariant 45: cwnd >= 1 SMSS and ssthresh >= 2 SMSS, always.
+	// Invariant 45: cwnd >= 1 SMSS and ssthresh >= 2 SMSS, always; and
+	// congestion avoidance only with cwnd >= ssthresh (RFC 5681 3.1: slow
+	// start is used while cwnd < ssthresh).
 	if c.Cwnd() < c.SMSS() || c.Ssthresh() < 2*c.SMSS() {
 		t.fatalf("invariant 45: after %s (rule %v): cwnd %d, ssthresh %d with SMSS %d", what, r, c.Cwnd(), c.Ssthresh(), c.SMSS())
+	}
+	if c.State() == StateCongestionAvoidance && c.Cwnd() < c.Ssthresh() {
+		t.fatalf("invariant 45: after %s (rule %v): congestion avoidance with cwnd %d below ssthresh %d", what, r, c.Cwnd(), c.Ssthresh())
 	}
 	// Invariant 46: a duplicate ACK never grows cwnd outside recovery,
 	// nor does the ACK of a window the sender did not use (RFC 7661 4.3:

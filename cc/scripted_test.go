@@ -88,10 +88,17 @@ func TestRenoScripted(t *testing.T) {
 	s.want("partial ACK (RFC 6582 3.2 step 3)", s.c.Cwnd(), before-2000+1000)
 	// The full ACK: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
 	rest := s.nxt - s.una
-	if r := s.ack(rest); r != RuleFrFullAck {
-		t.Fatalf("full ACK fired %v", r)
+	// Nothing is left in flight, so that is 2 SMSS, below ssthresh: slow
+	// start takes cwnd back to ssthresh (RFC 5681 3.1), then avoidance.
+	if r := s.ack(rest); r != RuleFrFullAckToSs {
+		t.Fatalf("full ACK with nothing in flight fired %v, want fr_full_ack_to_ss", r)
 	}
 	s.want("full ACK", s.c.Cwnd(), min(flight/2, 1000+1000))
+	for s.c.State() == StateSlowStart {
+		s.send()
+		s.ack(1000)
+	}
+	s.want("slow start back to ssthresh", s.c.Cwnd(), s.c.Ssthresh())
 
 	// Congestion avoidance: cwnd bytes ACKed add one SMSS.
 	for round := range 3 {
@@ -147,14 +154,15 @@ func TestCubicScripted(t *testing.T) {
 		s.dup()
 	}
 	s.want("CUBIC reduction (beta 0.7, SACK: cwnd = ssthresh)", s.c.Cwnd(), 70000)
-	s.nxt += 0 // nothing new sent in recovery for the script
-	s.ack(s.nxt - s.una)
-	if s.c.State() != StateCongestionAvoidance {
-		t.Fatalf("full ACK left the controller in %v", s.c.State())
+	// Recovery sends a window of new text; the full ACK leaves it in
+	// flight, so the exit keeps cwnd = ssthresh (min(ssthresh, FlightSize
+	// + SMSS)) and avoidance, not slow start, follows.
+	recovered := s.nxt - s.una
+	s.nxt += 70000
+	s.ack(recovered)
+	if s.c.State() != StateCongestionAvoidance || s.c.Cwnd() != s.c.Ssthresh() {
+		t.Fatalf("full ACK with a window in flight left the controller in %v, cwnd %d, ssthresh %d", s.c.State(), s.c.Cwnd(), s.c.Ssthresh())
 	}
-	// Exit: min(ssthresh, max(FlightSize, SMSS) + SMSS) with nothing in
-	// flight; refill to ssthresh as if the window were reopened.
-	s.c.cwnd = s.c.Ssthresh()
 	k := math.Cbrt(100 * (1 - 0.7) / 0.4)
 	wCubic := func(t float64) float64 { return 0.4*math.Pow(t-k, 3) + 100 }
 	start := s.now

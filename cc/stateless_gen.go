@@ -142,6 +142,18 @@ func notCoversRecover(_ context.Context, args ...any) bool {
 	return f != nil && !f.a.CoversRecover()
 }
 
+// exitsBelowSsthresh is the stateless guard for exits_below_ssthresh.
+func exitsBelowSsthresh(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && f.a.ExitsBelowSsthresh()
+}
+
+// notExitsBelowSsthresh is the stateless guard for !exits_below_ssthresh.
+func notExitsBelowSsthresh(_ context.Context, args ...any) bool {
+	f := firingOf(args)
+	return f != nil && !f.a.ExitsBelowSsthresh()
+}
+
 // restartBelowSsthresh is the stateless guard for restart_below_ssthresh.
 func restartBelowSsthresh(_ context.Context, args ...any) bool {
 	f := firingOf(args)
@@ -272,8 +284,16 @@ func ruleFrSackPartialAck(_ context.Context, args ...any) bool {
 
 // ruleFrFullAck records rule fr_full_ack if its guards hold (see firing).
 func ruleFrFullAck(_ context.Context, args ...any) bool {
-	if f := firingOf(args); f != nil {
+	if f := firingOf(args); f != nil && !f.a.ExitsBelowSsthresh() {
 		f.rule = RuleFrFullAck
+	}
+	return true
+}
+
+// ruleFrFullAckToSs records rule fr_full_ack_to_ss if its guards hold (see firing).
+func ruleFrFullAckToSs(_ context.Context, args ...any) bool {
+	if f := firingOf(args); f != nil && f.a.ExitsBelowSsthresh() {
+		f.rule = RuleFrFullAckToSs
 	}
 	return true
 }
@@ -366,7 +386,8 @@ func configureStateless(sm *stateless.StateMachine) {
 		InternalTransition(EventDupAck, keepState, sack, ruleFrSackDupack).
 		InternalTransition(EventPartialAck, keepState, notSack, ruleFrPartialAck).
 		InternalTransition(EventPartialAck, keepState, sack, ruleFrSackPartialAck).
-		Permit(EventFullAck, StateCongestionAvoidance, ruleFrFullAck).
+		Permit(EventFullAck, StateCongestionAvoidance, notExitsBelowSsthresh, ruleFrFullAck).
+		Permit(EventFullAck, StateSlowStart, exitsBelowSsthresh, ruleFrFullAckToSs).
 		Permit(EventRto, StateLossRecovery, ruleRto)
 	sm.Configure(StateLossRecovery).
 		InternalTransition(EventDupAck, keepState, ruleLrDupack).

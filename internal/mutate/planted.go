@@ -231,6 +231,8 @@ var plantedBugs = []planted{
 		[]edit{{"output.go", "\t\tc.ccTimeout()\n", "\n"}}},
 	{"cc-partial-deflates-all", 45, "NewReno's partial ACK deflates cwnd by everything ACKed, to zero",
 		[]edit{{"cc/controller.go", "\tc.cwnd -= min(c.acked, c.cwnd-c.smss)\n", "\tc.cwnd -= min(c.acked, c.cwnd)\n"}}},
+	{"cc-exit-to-avoidance", 45, "fast recovery always exits to congestion avoidance: a window deflated below ssthresh then grows a segment per round trip instead of slow-starting back",
+		[]edit{{"cc/controller.go", "func (c *Controller) ExitsBelowSsthresh() bool { return c.exitWindow() < c.ssthresh }", "func (c *Controller) ExitsBelowSsthresh() bool { return false }"}}},
 	{"cc-ssthresh-one-smss", 45, "a reduction's floor is one SMSS, not two",
 		[]edit{{"cc/controller.go", "\treturn max(w, 2*c.smss)\n", "\treturn max(w, c.smss)\n"}}},
 	{"cc-grows-unused-window", 46, "cwnd grows on every ACK, used or not: an application-limited sender's window inflates (RFC 7661)",

@@ -369,10 +369,21 @@ func (c *Conn) Abort(now time.Duration) {
 	c.call(now, EventAbort, nil)
 }
 
+// advance sets the connection's clock to now, never back: a runtime's
+// loops may read the clock in one order and call in the other, and what
+// the connection sends must not go back in time (RFC 7323 5.4: TSval
+// never decreases, or the peer's PAWS drops the later segment).
+func (c *Conn) advance(now time.Duration) {
+	if now > c.now {
+		c.now = now
+	}
+}
+
 // call runs a user event. A call no rule accepts fails with ErrNotExist in
 // CLOSED and ErrIllegalInState elsewhere.
 func (c *Conn) call(now time.Duration, ev Event, p []byte) (int, error) {
-	c.now, c.seg, c.ubuf, c.un, c.callErr = now, nil, p, 0, nil
+	c.advance(now)
+	c.seg, c.ubuf, c.un, c.callErr = nil, p, 0, nil
 	rule := c.step(ev)
 	n, err := c.un, c.callErr
 	c.ubuf, c.callErr = nil, nil
@@ -395,7 +406,8 @@ func (c *Conn) Input(now time.Duration, seg *Segment) Rule {
 	// Work on a copy: keeping the caller's pointer would make every
 	// caller's Segment escape to the heap.
 	c.in = *seg
-	c.now, c.seg = now, &c.in
+	c.advance(now)
+	c.seg = &c.in
 	ev := c.classify(c.seg, &c.view)
 	switch ev {
 	case EventRcvUnacceptable, EventRcvRst, EventRcvSyn:
@@ -413,7 +425,8 @@ func (c *Conn) Input(now time.Duration, seg *Segment) Rule {
 // Tick fires every timer due at now (retransmission, 2*MSL, user timeout,
 // FIN-WAIT-2), earliest first, each through Step.
 func (c *Conn) Tick(now time.Duration) {
-	c.now, c.seg = now, nil
+	c.advance(now)
+	c.seg = nil
 	// Each firing re-arms only into the future, so this ends; the bound is
 	// a guard against a broken Config.Step.
 	for i := 0; i < 4*int(numTimers); i++ {

@@ -41,7 +41,7 @@ func (k KeepAlive) withDefaults() KeepAlive {
 // passed).
 func (c *Conn) SetKeepAlive(now time.Duration, k KeepAlive) {
 	c.ka = k.withDefaults()
-	c.now = now
+	c.advance(now)
 	c.t.disarm(timerKeepalive)
 	if c.state != StateClosed {
 		c.armKeepalive()

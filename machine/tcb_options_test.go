@@ -261,3 +261,39 @@ func TestTimestampRTT(t *testing.T) {
 		a.ClearOutbox()
 	}
 }
+
+// TestClockNeverGoesBack: a runtime's loops may call a connection with an
+// earlier now than a call before it (one read the clock first, the other
+// called first). The connection's clock does not go back, so neither does
+// its TSval (RFC 7323 5.4): a TSval below one already sent makes the
+// peer's PAWS drop the segment. tcpfsm trace found this on a capture of
+// the runtime.
+func TestClockNeverGoesBack(t *testing.T) {
+	p := newPair(t, &Config{NoDelay: true}, &Config{})
+	p.open()
+	a := p.A()
+	later := p.now + 50*time.Millisecond
+	if _, err := a.Write(later, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	out := a.Outbox()
+	if len(out) == 0 || out[0].Opts&OptTimestamps == 0 {
+		t.Fatalf("no segment with timestamps sent: %v", out)
+	}
+	first := out[0].TSVal
+	a.ClearOutbox()
+	// Now a call with the earlier time.
+	if _, err := a.Write(p.now, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	out = a.Outbox()
+	if len(out) == 0 {
+		t.Fatal("the second write sent nothing")
+	}
+	for _, s := range out {
+		if int32(s.TSVal-first) < 0 {
+			t.Fatalf("TSval went back: %d after %d", s.TSVal, first)
+		}
+	}
+	a.ClearOutbox()
+}

@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/trace"
 
 	"github.com/tcpfsm/tcpfsm/internal/netns"
 )
@@ -105,6 +108,74 @@ func TestDemo(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("the pcap holds %d packets; three exchanges need at least 20", n)
+	}
+	checkTraceTellsStory(t, story, b)
+}
+
+// summaries is a trace.Sink that keeps the connections' summaries.
+type summaries []trace.ConnSummary
+
+func (s *summaries) Segment(*trace.Verdict) error { return nil }
+func (s *summaries) Conn(c *trace.ConnSummary) error {
+	*s = append(*s, *c)
+	return nil
+}
+
+// checkTraceTellsStory: tcpfsm trace on the demo's pcap tells the demo's
+// story: no deviation, and for each exchange the same path through the
+// states for tcpfsm (whose states the demo takes from the machine itself)
+// and for the kernel (which the demo infers), but for TIME-WAIT's end,
+// which no segment shows.
+func checkTraceTellsStory(t *testing.T, story string, pcap []byte) {
+	t.Helper()
+	capt, err := trace.OpenCapture(bytes.NewReader(pcap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got summaries
+	sum, err := trace.New(&got, trace.Options{}).Run(capt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Deviations != 0 {
+		t.Errorf("tcpfsm trace finds %d deviations in the demo's pcap", sum.Deviations)
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].ID < got[j].ID })
+	var want [][2]string // per exchange: tcpfsm's path, the kernel's
+	for _, line := range strings.Split(story, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "tcpfsm: "):
+			want = append(want, [2]string{strings.TrimPrefix(line, "tcpfsm: ")})
+		case strings.HasPrefix(line, "kernel: ") && len(want) > 0:
+			want[len(want)-1][1] = strings.TrimSuffix(strings.TrimPrefix(line, "kernel: "), " (inferred)")
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("trace finds %d connections, the demo tells %d", len(got), len(want))
+	}
+	path := func(p []trace.StateSpan) string {
+		var names []string
+		for _, sp := range p {
+			names = append(names, sp.State.String())
+		}
+		return strings.Join(names, " -> ")
+	}
+	for i, c := range got {
+		stack := 0
+		if c.Ends[1].Addr() == demoStackAddr {
+			stack = 1
+		}
+		for j, who := range []string{"tcpfsm", "kernel"} {
+			side := stack
+			if j == 1 {
+				side = 1 - stack
+			}
+			tr, demo := path(c.Path[side]), strings.TrimSuffix(want[i][j], " -> CLOSED")
+			if tr != demo && tr != want[i][j] {
+				t.Errorf("exchange %d, %s: trace says %q, the demo %q", i+1, who, tr, want[i][j])
+			}
+		}
 	}
 }
 

@@ -42,6 +42,7 @@ func commands() []command {
 			return runDial(args, os.Stdin, stdout, stderr)
 		}},
 		{"demo", "show the generated TCP talking to the kernel's TCP, as a textbook story", runDemo},
+		{"trace", "judge a packet capture against the spec: both ends' states and the rule behind every segment", runTrace},
 	}
 }
 

@@ -1,0 +1,112 @@
+package trace
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/machine"
+)
+
+// end is one side of a connection as the capture shows it: its state in
+// the generated machine and the TCB variables a capture can reconstruct.
+// Sequence variables are in the end's own terms: snd* are the sequence
+// numbers it sends, rcv* those it receives.
+type end struct {
+	addr    netip.AddrPort
+	state   machine.State
+	since   time.Time // when it entered state
+	synSeen bool      // its SYN (or SYN+ACK) was seen: its options are known
+	passive bool      // its open was passive (came from LISTEN)
+
+	issSet bool
+	iss    uint32 // its initial sequence number (the first seen, mid-connection)
+	sndUna uint32 // oldest of its sequence numbers the peer has acknowledged
+	sndNxt uint32 // one past the highest sequence number it has sent
+	sndMax uint32 // the peer's largest window, in bytes (RFC 5961 MAX.SND.WND)
+
+	irsSet bool
+	irs    uint32 // the peer's initial sequence number
+	rcvNxt uint32 // next sequence number it expects from the peer
+	// rcvEdge is the right edge of the window it last advertised (ACK +
+	// window): text beyond it is beyond the window.
+	rcvEdge      uint32
+	rcvEdgeSet   bool
+	inOrder      bool   // the capture sees its segments in the order it sent them (Options.At)
+	lastAck      uint32 // the highest ACK number it has sent
+	ackSent      bool
+	lastAckTS    uint32 // the timestamp that ACK carried
+	lastAckTSSet bool
+
+	wscale   int8 // the shift its window scale option offered; -1: none
+	scaleOn  bool // both SYNs carried window scale: its windows are shifted by wscale
+	sackOK   bool // its SYN offered SACK-permitted
+	tsOK     bool // its SYN carried timestamps
+	tsRecent uint32
+	tsSeen   bool
+
+	finSent    bool
+	finSeq     uint32 // its FIN's sequence number
+	finAck     uint32 // the ACK its FIN carried
+	finTS      uint32 // and the timestamp
+	finTSSet   bool
+	tsMax      uint32 // the newest timestamp it has sent
+	tsMaxSet   bool
+	rstSent    bool // it sent a RST, at rstSentSeq
+	rstSentSeq uint32
+	finRcvd    bool // the peer's FIN is accepted
+
+	owe       owed         // replies the spec requires of it, not yet seen
+	oweRule   machine.Rule // the rule that made the latest of them owed
+	rstSeq    uint32       // the RST it owes: <SEQ=rstSeq>, or <SEQ=0><ACK=rstAck> if rstNoAck
+	rstAck    uint32
+	rstNoAck  bool
+	lastIn    machine.Rule // the rule its latest input fired
+	lastInRst bool         // that input was a RST
+	dupAcks   int          // duplicate ACKs received in a row (for a retransmission's cause)
+	sackedNew bool         // the latest ACK it received SACKed new data
+
+	// Scratch for stepping its machine (receive.go, send.go).
+	rx    rx
+	probe probe
+
+	// windowKnown: its window scale is known (both SYNs seen), so the
+	// windows it advertises can be judged; false from a mid-connection
+	// start.
+	windowKnown bool
+}
+
+// owed is a set of replies an end owes its peer after an input.
+type owed uint8
+
+const (
+	oweAck    owed = 1 << iota // an ACK (send_ack, accept_text, accept_fin, send_dupack, send_challenge_ack)
+	oweRst                     // a RST (send_rst_reply)
+	oweSynack                  // a SYN+ACK (send_synack, send_cookie_synack)
+)
+
+// window returns the window its segment s advertises, in bytes.
+func (e *end) window(s *Segment) uint32 {
+	w := uint32(s.Window)
+	if e.scaleOn && s.Flags&machine.SYN == 0 && e.wscale > 0 {
+		w <<= uint(e.wscale)
+	}
+	return w
+}
+
+// enter moves the end to state st at t.
+func (e *end) enter(st machine.State, t time.Time) {
+	if st != e.state {
+		e.state, e.since = st, t
+	}
+}
+
+// synchronized reports whether the end's state is one of RFC 9293's
+// synchronized states.
+func synchronized(s machine.State) bool {
+	switch s {
+	case machine.StateEstablished, machine.StateFinWait1, machine.StateFinWait2,
+		machine.StateCloseWait, machine.StateClosing, machine.StateLastAck, machine.StateTimeWait:
+		return true
+	}
+	return false
+}

@@ -912,6 +912,16 @@ func docsName(name string) bool {
 	return true
 }
 
+// SVGFile is SVG with the generated-file comment naming specName, as the
+// diagrams gen writes carry it.
+func SVGFile(dot []byte, specName string) ([]byte, error) {
+	svg, err := SVG(dot)
+	if err != nil {
+		return nil, err
+	}
+	return svgHeader(svg, specName), nil
+}
+
 // svgHeader puts the generated-file comment after the XML declaration.
 func svgHeader(svg []byte, specName string) []byte {
 	comment := "<!-- " + diagHeader(specName) + " -->\n"

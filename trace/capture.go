@@ -88,7 +88,8 @@ func (c *Capture) Next(f *Frame) error {
 		data, ci, err := c.next()
 		c.ci = ci
 		if err != nil {
-			if errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			// A record cut short is io.ErrUnexpectedEOF, which is not io.EOF.
+			if errors.Is(err, io.EOF) {
 				return io.EOF
 			}
 			return fmt.Errorf("frame %d: %w", c.number+1, err)

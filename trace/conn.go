@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 )
 
@@ -36,6 +37,10 @@ type conn struct {
 	first  time.Time
 	last   time.Time
 	opened bool // the capture saw its SYN
+
+	// The Tracer's list of open connections, most recently active first.
+	key        connKey
+	prev, next *conn
 
 	sum ConnSummary
 	// For the findings.
@@ -135,17 +140,10 @@ func (c *conn) step(s *Segment, dir int, emit func(*Verdict) error) error {
 	}
 	// One explanation left (or the first, once the others have waited
 	// too long): its verdicts are the connection's.
-	c.cands = c.cands[:1]
-	p := &c.cands[0]
-	for i := range p.pending {
-		pv := &p.pending[i]
-		pv.v.Seg = &pv.s
-		if err := c.report(&pv.v, emit); err != nil {
-			return err
-		}
+	if err := c.flush(emit); err != nil {
+		return err
 	}
-	p.pending = p.pending[:0]
-	return c.report(&p.v, emit)
+	return c.report(&c.cands[0].v, emit)
 }
 
 // pendingVerdict is a verdict kept while explanations differ, with its
@@ -173,12 +171,20 @@ func stepPair(p *pair, dir int, s *Segment, v *Verdict) {
 		v.Kind |= KindOffload
 	}
 	v.Deviation = tx(a, b, s, v)
+	b.ccFired, b.gotDup = cc.RuleNone, false
 	ev, r := receive(b, a, s)
+	if b.gotDup {
+		v.Kind |= KindDupAck
+	}
 	v.Recv, v.RecvR = ev, r
+	if v.CC == cc.RuleNone {
+		v.CC = b.ccFired
+	}
 	if r == machine.RuleNone && v.Deviation == nil {
 		v.Deviation = deviation(1-dir, machine.RuleNone, "no rule of the spec takes %v in %v", ev, b.state)
 	}
 	v.States = [2]machine.State{p.e[0].state, p.e[1].state}
+	v.CCStates = [2]cc.State{p.e[0].cc.State(), p.e[1].cc.State()}
 	v.ISS = [2]uint32{p.e[0].iss, p.e[1].iss}
 }
 
@@ -204,9 +210,11 @@ func (c *conn) newIncarnation(s *Segment, dir int) bool {
 	return c.finished() || a.state == machine.StateClosed || a.state == machine.StateTimeWait
 }
 
-// flush reports the first explanation's pending verdicts, when the
-// connection ends with several still fitting.
+// flush keeps the first explanation only and reports its pending
+// verdicts: once one explanation is left, or when the connection ends
+// with several still fitting.
 func (c *conn) flush(emit func(*Verdict) error) error {
+	c.cands = c.cands[:1]
 	p := &c.cands[0]
 	for i := range p.pending {
 		pv := &p.pending[i]
@@ -215,7 +223,6 @@ func (c *conn) flush(emit func(*Verdict) error) error {
 			return err
 		}
 	}
-	p.pending = nil
-	c.cands = c.cands[:1]
+	p.pending = p.pending[:0]
 	return nil
 }

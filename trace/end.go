@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 )
 
@@ -64,6 +65,20 @@ type end struct {
 	lastInRst bool         // that input was a RST
 	dupAcks   int          // duplicate ACKs received in a row (for a retransmission's cause)
 	sackedNew bool         // the latest ACK it received SACKed new data
+
+	// Its congestion control, as the second generated machine sees the
+	// ACKs it receives and the timeouts its retransmissions show (CUBIC,
+	// Linux's default; the capture does not say).
+	cc      cc.Controller
+	ccOn    bool
+	ccRule  cc.Rule // the latest rule its ACKs or timeouts fired
+	ccFired cc.Rule // the rule the segment being judged fired
+	ccEnter cc.Rule // the rule that began its latest fast recovery
+	gotDup  bool    // the segment being judged is a duplicate ACK to it
+	mssOpt  uint16  // the MSS option of its SYN
+	lastWin uint16  // the window field of the latest ACK it received
+	rtoUna  uint32  // SND.UNA at its latest inferred timeout
+	rtoSet  bool
 
 	// Scratch for stepping its machine (receive.go, send.go).
 	rx    rx

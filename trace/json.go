@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/cc"
 )
 
 // JSONSink writes JSON Lines: one object per segment ("type": "segment"),
@@ -40,6 +42,7 @@ type jsonSegment struct {
 	States    [2]string      `json:"states"` // both ends' states after the segment, end 0 first
 	Before    [2]string      `json:"states_before"`
 	Kinds     []string       `json:"kinds,omitempty"`
+	CC        *jsonCC        `json:"cc,omitempty"`
 	Deviation *jsonDeviation `json:"deviation"`
 }
 
@@ -49,6 +52,14 @@ type jsonRules struct {
 	Recv      string `json:"recv"`             // the receiver's rule
 	RecvEvent string `json:"recv_event"`
 	RFC       string `json:"rfc,omitempty"` // the receiver rule's section
+}
+
+// jsonCC is the congestion control machine's part: the rule the segment
+// fired (at an ACK's receiver, or behind a retransmission) and both ends'
+// congestion states after it.
+type jsonCC struct {
+	Rule   string    `json:"rule,omitempty"`
+	States [2]string `json:"states"`
 }
 
 type jsonDeviation struct {
@@ -72,6 +83,10 @@ func (j *JSONSink) Segment(v *Verdict) error {
 	}
 	if v.Hidden != HiddenNone {
 		o.Rules.Hidden = v.Hidden.String()
+	}
+	o.CC = &jsonCC{States: [2]string{v.CCStates[0].String(), v.CCStates[1].String()}}
+	if v.CC != cc.RuleNone {
+		o.CC.Rule = v.CC.String()
 	}
 	if d := v.Deviation; d != nil {
 		o.Deviation = &jsonDeviation{Side: endAddr(v, d.Side), Expected: d.Expected, RFC: d.RFC, Why: d.Why}

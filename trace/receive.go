@@ -1,6 +1,9 @@
 package trace
 
 import (
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 )
 
@@ -247,13 +250,18 @@ func (r *rx) ProcessAck() {
 	if !r.ack() {
 		return
 	}
+	dup := s.Ack == e.sndUna && s.Len == 0 && s.Flags&(machine.FIN|machine.SYN) == 0 && e.sndNxt != e.sndUna && s.Window != 0 &&
+		(s.Window == e.lastWin || s.NumSACK > 0)
+	e.ccAck(r.from, s, dup)
+	e.gotDup = dup
 	switch {
 	case machine.SeqGT(s.Ack, e.sndUna):
 		e.sndUna = s.Ack
 		e.dupAcks = 0
-	case s.Ack == e.sndUna && s.Len == 0 && s.Flags&machine.FIN == 0 && e.sndNxt != e.sndUna && s.Window != 0:
+	case dup:
 		e.dupAcks++
 	}
+	e.lastWin = s.Window
 	e.sackedNew = s.NumSACK > 0
 	e.sndMax = max(e.sndMax, r.from.window(s))
 	if e.tsOK && s.HasTS && (!e.tsSeen || int32(s.TSVal-e.tsRecent) >= 0) {
@@ -293,6 +301,33 @@ func (r *rx) AcceptCookie() {
 	e.iss, e.issSet = s.Ack-1, true
 	e.sndUna, e.sndNxt = s.Ack, s.Ack
 	e.passive = true
+}
+
+// ccAck feeds an ACK e received to e's congestion control (started at its
+// first ACK after the handshake, with the peer's MSS option as SMSS).
+func (e *end) ccAck(peer *end, s *Segment, dup bool) {
+	if !e.ccOn {
+		if !synchronized(e.state) {
+			return
+		}
+		smss := uint32(peer.mssOpt)
+		if smss == 0 {
+			smss = 536 // RFC 9293 3.7.1's default
+		}
+		e.cc.Init(cc.CUBIC, smss, e.sackOK && peer.sackOK)
+		e.ccOn = true
+	}
+	a := cc.Ack{Now: time.Duration(s.Time.UnixNano()), SndUna: e.sndUna, SndNxt: e.sndNxt, SegAck: s.Ack, Duplicate: dup}
+	if machine.SeqGT(s.Ack, e.sndNxt) {
+		return
+	}
+	before := e.cc.State()
+	if r := e.cc.OnAck(a); r != cc.RuleNone {
+		e.ccRule, e.ccFired = r, r
+		if before != cc.StateFastRecovery && e.cc.State() == cc.StateFastRecovery {
+			e.ccEnter = r // the rule that began this recovery
+		}
+	}
 }
 
 // negotiate settles the options once both SYNs are seen (RFC 7323 2.2,

@@ -2,7 +2,9 @@ package trace
 
 import (
 	"fmt"
+	"time"
 
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 )
 
@@ -169,6 +171,7 @@ func (a *end) learn(s *Segment) {
 // synOptions records the options of a's SYN or SYN+ACK.
 func (a *end) synOptions(s *Segment) {
 	a.synSeen = true
+	a.mssOpt = s.MSS
 	a.wscale = s.WScale
 	a.sackOK = s.SACKPerm
 	a.tsOK = s.HasTS
@@ -355,10 +358,7 @@ func txSync(a, b *end, s *Segment, v *Verdict) *Deviation {
 		v.Kind |= KindRetransmit
 		_, r, _ := hidden(a, machine.EventTimeoutRexmt)
 		v.Send, v.Hidden = r, machine.EventTimeoutRexmt
-		if a.dupAcks >= 3 || a.sackedNew {
-			v.Kind |= KindFastRetransmit
-			v.Hidden = HiddenNone
-		}
+		a.ccRetransmit(s, v)
 	case s.Seq == a.sndNxt-1 && (a.state == machine.StateEstablished || a.state == machine.StateCloseWait) && a.owe&oweAck == 0:
 		_, r, sends := hidden(a, machine.EventTimeoutKeepalive)
 		if sends&sentKeepalive != 0 {
@@ -387,6 +387,27 @@ func txSync(a, b *end, s *Segment, v *Verdict) *Deviation {
 		v.Kind |= KindZeroWindow
 	}
 	return nil
+}
+
+// ccRetransmit says what made a resend text: congestion control's fast
+// recovery (entered by duplicate ACKs or SACK), the recovery after a
+// timeout, or a timeout, which it then feeds to a's congestion control.
+func (a *end) ccRetransmit(s *Segment, v *Verdict) {
+	switch {
+	case a.ccOn && a.cc.State() == cc.StateFastRecovery, !a.ccOn && (a.dupAcks >= 3 || a.sackedNew):
+		v.Kind |= KindFastRetransmit
+		v.Hidden = HiddenNone
+		v.CC = a.ccEnter // what began the recovery, unless a partial ACK asks for this resend
+		if r := a.ccRule; r == cc.RuleFrPartialAck || r == cc.RuleFrSackPartialAck {
+			v.CC = r
+		}
+	case a.ccOn && a.cc.State() == cc.StateLossRecovery && (s.Seq != a.sndUna || a.sndUna != a.rtoUna):
+		v.CC = a.ccRule // resending after the timeout, as ACKs come
+	case a.ccOn:
+		a.ccRule = a.cc.OnRTO(cc.Ack{Now: time.Duration(s.Time.UnixNano()), SndUna: a.sndUna, SndNxt: a.sndNxt, SegAck: a.sndUna})
+		a.rtoUna, a.rtoSet = a.sndUna, true
+		v.CC = a.ccRule
+	}
 }
 
 // isChallenge reports whether rule r answers with a challenge ACK.

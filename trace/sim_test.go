@@ -205,6 +205,17 @@ func open(s *sim) {
 	s.deliver()
 }
 
+// closeBoth closes first, lets the FIN cross and be read, closes second,
+// and lets the timers run out.
+func closeBoth(s *sim, first, second *machine.Conn) {
+	first.Close(s.now)
+	s.deliver()
+	s.drain()
+	second.Close(s.now)
+	s.deliver()
+	finish(s)
+}
+
 // finish lets both ends' timers run out (TIME-WAIT, retransmissions).
 func finish(s *sim) { s.drain(); s.advance(10 * time.Second) }
 
@@ -222,24 +233,14 @@ func scenarios() []scenario {
 			s.drain()
 			s.write(s.b, payload(2000))
 			s.drain()
-			s.a.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.b.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.a, s.b)
 		}},
 		{name: "server-closes", cfgA: msl, cfgB: msl, run: func(s *sim) {
 			open(s)
 			s.write(s.a, payload(100))
 			s.drain()
 			s.write(s.b, payload(5000))
-			s.b.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.a.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.b, s.a)
 		}},
 		{name: "simultaneous-close", cfgA: msl, cfgB: msl, run: func(s *sim) {
 			open(s)
@@ -285,12 +286,7 @@ func scenarios() []scenario {
 				s.drain()
 				s.advance(100 * time.Millisecond)
 			}
-			s.a.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.b.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.a, s.b)
 		}},
 		{name: "zero-window", cfgA: msl, cfgB: small, run: func(s *sim) {
 			open(s)
@@ -304,12 +300,7 @@ func scenarios() []scenario {
 				s.drain()
 				s.advance(time.Second)
 			}
-			s.a.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.b.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.a, s.b)
 		}},
 		{name: "loss", cfgA: msl, cfgB: msl, run: func(s *sim) {
 			open(s)
@@ -325,23 +316,13 @@ func scenarios() []scenario {
 			s.advance(2 * time.Second)
 			s.drain()
 			s.drop = nil
-			s.a.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.b.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.a, s.b)
 		}},
 		{name: "bulk", cfgA: msl, cfgB: msl, run: func(s *sim) {
 			open(s)
 			s.write(s.a, payload(300000))
 			s.drain()
-			s.a.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.b.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.a, s.b)
 		}},
 		{name: "no-options", cfgA: noOpts, cfgB: noOpts, run: func(s *sim) {
 			open(s)
@@ -349,12 +330,7 @@ func scenarios() []scenario {
 			s.drain()
 			s.write(s.b, payload(20000))
 			s.drain()
-			s.b.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.a.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.b, s.a)
 		}},
 		{name: "syn-lost", cfgA: msl, cfgB: msl, run: func(s *sim) {
 			first := true
@@ -369,12 +345,7 @@ func scenarios() []scenario {
 			s.advance(5 * time.Second)
 			s.write(s.a, payload(50))
 			s.drain()
-			s.a.Close(s.now)
-			s.deliver()
-			s.drain()
-			s.b.Close(s.now)
-			s.deliver()
-			finish(s)
+			closeBoth(s, s.a, s.b)
 		}},
 	}
 }

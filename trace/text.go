@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 )
 
@@ -122,6 +123,9 @@ func rules(v *Verdict) string {
 	fmt.Fprintf(&b, " -> %v", v.RecvR)
 	if rfc := ruleRFC(v.RecvR); rfc != "" {
 		fmt.Fprintf(&b, " (%s)", rfc)
+	}
+	if v.CC != cc.RuleNone {
+		fmt.Fprintf(&b, "  cc:%v", v.CC)
 	}
 	// Checksum offload is said once, in the summary: on a capturing
 	// host's own packets it marks nearly every line.

@@ -63,11 +63,14 @@ type Tracer struct {
 	opts  Options
 	sink  Sink
 	conns map[connKey]*conn
-	next  int
-	dec   decoder
-	seg   Segment
-	sum   Summary
-	sweep int // segments until the next idle sweep
+	// recent lists the open connections, most recently active first:
+	// eviction takes the tail, the idle sweep walks from it.
+	recent, oldest *conn
+	next           int
+	dec            decoder
+	seg            Segment
+	sum            Summary
+	sweep          int // segments until the next idle sweep
 }
 
 // New returns a Tracer that reports to sink.
@@ -155,6 +158,7 @@ func (t *Tracer) Frame(f *Frame) error {
 		}
 		t.next++
 		c = newConn(t.next, s)
+		c.key = k
 		for i, e := range c.addr {
 			if slices.Contains(t.opts.At, e.Addr().Unmap()) {
 				for j := range c.cands {
@@ -166,6 +170,7 @@ func (t *Tracer) Frame(f *Frame) error {
 		t.sum.Conns++
 		dir = 0
 	}
+	t.touch(c)
 	if err := c.step(s, dir, t.emit); err != nil {
 		return err
 	}
@@ -201,8 +206,39 @@ func (t *Tracer) Close() error {
 	return err
 }
 
+// touch moves c to the front of the recent list (adding it if new).
+func (t *Tracer) touch(c *conn) {
+	if t.recent == c {
+		return
+	}
+	t.unlink(c)
+	c.next = t.recent
+	if t.recent != nil {
+		t.recent.prev = c
+	}
+	t.recent = c
+	if t.oldest == nil {
+		t.oldest = c
+	}
+}
+
+func (t *Tracer) unlink(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else if t.recent == c {
+		t.recent = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else if t.oldest == c {
+		t.oldest = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
 func (t *Tracer) finish(k connKey, c *conn, at time.Time) error {
 	delete(t.conns, k)
+	t.unlink(c)
 	if err := c.flush(t.emit); err != nil {
 		return err
 	}
@@ -212,7 +248,11 @@ func (t *Tracer) finish(k connKey, c *conn, at time.Time) error {
 	for _, f := range sum.Findings {
 		t.sum.Findings[f.Kind]++
 		if f.Kind == "half-open" && fin[f.Side] == machine.StateSynReceived {
-			t.sum.HalfOpenTo[c.addr[f.Side]]++
+			// Bounded like the connections: a capture naming more
+			// listeners than that counts the first ones only.
+			if _, ok := t.sum.HalfOpenTo[c.addr[f.Side]]; ok || len(t.sum.HalfOpenTo) < t.opts.MaxConns {
+				t.sum.HalfOpenTo[c.addr[f.Side]]++
+			}
 		}
 	}
 	if err := t.sink.Conn(sum); err != nil {
@@ -222,30 +262,29 @@ func (t *Tracer) finish(k connKey, c *conn, at time.Time) error {
 }
 
 // sweepIdle finishes connections idle past Options.Idle, and finished
-// ones idle for a second (late retransmissions still find them).
+// ones idle for a second (late retransmissions still find them), walking
+// from the least recently active.
 func (t *Tracer) sweepIdle(now time.Time) error {
-	for k, c := range t.conns {
+	for c := t.oldest; c != nil; {
 		idle := now.Sub(c.last)
-		if idle > t.opts.Idle || c.finished() && idle > time.Second {
-			if err := t.finish(k, c, now); err != nil {
+		if idle <= time.Second {
+			break
+		}
+		prev := c.prev
+		if idle > t.opts.Idle || c.finished() {
+			if err := t.finish(c.key, c, now); err != nil {
 				return err
 			}
 		}
+		c = prev
 	}
 	return nil
 }
 
 // evict finishes the connection idle longest.
 func (t *Tracer) evict() error {
-	var oldK connKey
-	var old *conn
-	for k, c := range t.conns {
-		if old == nil || c.last.Before(old.last) {
-			oldK, old = k, c
-		}
+	if c := t.oldest; c != nil {
+		return t.finish(c.key, c, c.last)
 	}
-	if old == nil {
-		return nil
-	}
-	return t.finish(oldK, old, old.last)
+	return nil
 }

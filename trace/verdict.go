@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"github.com/tcpfsm/tcpfsm/cc"
 	"github.com/tcpfsm/tcpfsm/machine"
 )
 
@@ -23,6 +24,13 @@ type Verdict struct {
 	// Recv is the rule the segment fires at the receiver, for Event.
 	Recv  machine.Event
 	RecvR machine.Rule
+
+	// CC is the congestion control rule the segment fired: at the
+	// receiver of an ACK (the data's sender), or behind a retransmission
+	// (fast retransmit, a timeout); CCStates are both ends' congestion
+	// states after it.
+	CC       cc.Rule
+	CCStates [2]cc.State
 
 	States [2]machine.State // both ends' states after the segment (end 0, end 1)
 	Before [2]machine.State // and before it

@@ -90,7 +90,7 @@ func drawDiagram(m *spec.Machine, format string, opts gen.DiagramOptions) ([]byt
 	case "markdown", "md":
 		return gen.Markdown(m, opts.SpecName), nil
 	case "svg":
-		return gen.SVG(gen.DOTWith(m, opts))
+		return gen.SVGFile(gen.DOTWith(m, opts), opts.SpecName)
 	}
 	return gen.DOTWith(m, opts), nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const traceHelp = `
-usage: tcpfsm trace [-format text|json|mermaid] [-conn FILTER] [-at ADDRS] [-o FILE] CAPTURE
+usage: tcpfsm trace [-format text|json|mermaid|html] [-conn FILTER] [-at ADDRS] [-o FILE] CAPTURE
 
 Trace judges a packet capture against the spec: both ends of every TCP
 connection run the generated machine as observers; every segment must be
@@ -30,7 +30,10 @@ BSD loopback), read as a stream; "-" reads stdin.
 
 -format text tells the story as the demo does; json writes JSON Lines (one
 object per segment, one per connection, a summary); mermaid writes a
-sequenceDiagram per connection.
+sequenceDiagram per connection; html writes one self-contained page (no
+network fetches) with the summary, the state diagram with the path each
+end took highlighted, and each connection's timelines, findings and
+segments (at most 200 connections and 500 segments each in detail).
 
 -conn keeps only connections with an end matching FILTER: comma-separated
 ports, addresses or address:port pairs (e.g. 80 or 10.0.0.1:443).
@@ -51,7 +54,7 @@ type traceSink interface {
 
 func runTrace(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("trace")
-	format := fs.String("format", "text", "output format: text, json or mermaid")
+	format := fs.String("format", "text", "output format: text, json, mermaid or html")
 	connFilter := fs.String("conn", "", "only connections with an end matching `FILTER`")
 	outPath := fs.String("o", "", "write to `file` instead of stdout")
 	at := fs.String("at", "", "the capture was taken at these `addresses` (comma-separated)")
@@ -111,8 +114,10 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 		sink = trace.NewJSONSink(out)
 	case "mermaid":
 		sink = trace.NewMermaidSink(out)
+	case "html":
+		sink = trace.NewHTMLSink(out)
 	default:
-		return usageError(fs, stderr, "-format %q: want text, json or mermaid", *format)
+		return usageError(fs, stderr, "-format %q: want text, json, mermaid or html", *format)
 	}
 	sum, runErr := trace.New(sink, opts).Run(capture)
 	if err := sink.Summary(sum); err != nil && runErr == nil {

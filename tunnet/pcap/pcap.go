@@ -2,13 +2,16 @@ package pcap
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 const (
@@ -16,9 +19,6 @@ const (
 	LinkTypeRaw = 101
 	// DefaultSnaplen is used when NewWriter is given a snaplen <= 0.
 	DefaultSnaplen = 262144
-	magicNanos     = 0xa1b23c4d
-	fileHeaderLen  = 24
-	recordHeadLen  = 16
 )
 
 // ErrClosed is returned by writes after Close.
@@ -28,10 +28,10 @@ var ErrClosed = errors.New("pcap: writer closed")
 type Writer struct {
 	mu      sync.Mutex
 	bw      *bufio.Writer
-	file    *os.File // set by Create: closed by Close
+	pw      *pcapgo.Writer // formats the file header and the records
+	file    *os.File       // set by Create: closed by Close
 	snaplen int
 	closed  bool
-	rec     [recordHeadLen]byte
 }
 
 // NewWriter writes a pcap file header to w and returns a Writer for its
@@ -45,15 +45,9 @@ func NewWriter(w io.Writer, snaplen int) (*Writer, error) {
 	if snaplen > DefaultSnaplen {
 		return nil, fmt.Errorf("pcap: snaplen %d above %d", snaplen, DefaultSnaplen)
 	}
-	pw := &Writer{bw: bufio.NewWriterSize(w, 64<<10), snaplen: snaplen}
-	var h [fileHeaderLen]byte
-	binary.LittleEndian.PutUint32(h[0:], magicNanos)
-	binary.LittleEndian.PutUint16(h[4:], 2) // version 2.4
-	binary.LittleEndian.PutUint16(h[6:], 4)
-	// h[8:16]: thiszone and sigfigs, both 0.
-	binary.LittleEndian.PutUint32(h[16:], uint32(snaplen))
-	binary.LittleEndian.PutUint32(h[20:], LinkTypeRaw)
-	if _, err := pw.bw.Write(h[:]); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	pw := &Writer{bw: bw, pw: pcapgo.NewWriterNanos(bw), snaplen: snaplen}
+	if err := pw.pw.WriteFileHeader(uint32(snaplen), layers.LinkTypeRaw); err != nil {
 		return nil, fmt.Errorf("pcap: writing file header: %w", err)
 	}
 	return pw, nil
@@ -111,14 +105,8 @@ func (w *Writer) write(ts time.Time, pkt []byte) error {
 		return ErrClosed
 	}
 	captured := min(len(pkt), w.snaplen)
-	binary.LittleEndian.PutUint32(w.rec[0:], uint32(ts.Unix()))
-	binary.LittleEndian.PutUint32(w.rec[4:], uint32(ts.Nanosecond()))
-	binary.LittleEndian.PutUint32(w.rec[8:], uint32(captured))
-	binary.LittleEndian.PutUint32(w.rec[12:], uint32(len(pkt)))
-	if _, err := w.bw.Write(w.rec[:]); err != nil {
-		return fmt.Errorf("pcap: writing record header: %w", err)
-	}
-	if _, err := w.bw.Write(pkt[:captured]); err != nil {
+	ci := gopacket.CaptureInfo{Timestamp: ts, CaptureLength: captured, Length: len(pkt)}
+	if err := w.pw.WritePacket(ci, pkt[:captured]); err != nil {
 		return fmt.Errorf("pcap: writing %d-byte packet: %w", captured, err)
 	}
 	return nil

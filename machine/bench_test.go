@@ -200,3 +200,56 @@ func BenchmarkStepVsStateless(b *testing.B) {
 	b.ReportMetric(float64(statelessTime)*stepRounds/float64(stepTime), "stateless/step")
 	b.ReportMetric(float64(statelessTime)*stepRounds/float64(directTime), "stateless/direct")
 }
+
+// floorStep is the least a dispatcher can cost: a call that is not inlined
+// and does nothing (issue 11's floor for the direct dispatcher).
+//
+//go:noinline
+func floorStep(s State, _ Event, _ *fakeActions) (State, Rule) { return s, RuleNone }
+
+// benchFloorAll is benchDirectAll with floorStep in place of the
+// dispatcher: the loop, the guards' setting and the fake's reset, and an
+// empty call per event.
+func benchFloorAll(f *fakeActions) bool {
+	ok := true
+	for _, side := range benchLifecycles {
+		s := StateClosed
+		for _, st := range side {
+			f.guards = st.guards
+			f.reset()
+			s, _ = floorStep(s, st.ev, f)
+		}
+		ok = ok && s == StateClosed
+	}
+	return ok
+}
+
+// BenchmarkDirectVsFloor alternates rounds of the direct dispatcher and of
+// the same loop with an empty call per event, and reports both ns/event
+// and their ratio (issue 11: the direct dispatcher within 1.5x of the
+// floor, 0 allocations):
+//
+//	go test ./machine -run '^$' -bench DirectVsFloor -benchtime 2s -cpu 1
+func BenchmarkDirectVsFloor(b *testing.B) {
+	const rounds = 64
+	f := &fakeActions{}
+	var direct, floor time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		for range rounds {
+			if !benchDirectAll(f) {
+				b.Fatal("a lifecycle did not end in CLOSED")
+			}
+		}
+		t1 := time.Now()
+		for range rounds {
+			benchFloorAll(f)
+		}
+		direct += t1.Sub(t0)
+		floor += time.Since(t1)
+	}
+	benchReport(b, direct, b.N*rounds, "direct-ns/event")
+	benchReport(b, floor, b.N*rounds, "floor-ns/event")
+	b.ReportMetric(float64(direct)/float64(floor), "direct/floor")
+}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -26,14 +25,13 @@ import (
 func TestMain(m *testing.M) { os.Exit(netns.RunTests(m)) }
 
 // linuxEnv is two Linux TCP endpoints over a veth pair: A is the test's
-// namespace (10.88.0.1, fd00:88::1 on va), B a second namespace owned by one
-// locked OS thread (10.88.0.2, fd00:88::2 on vb). Sockets made in B (inB)
-// stay in B whichever thread uses them later. Everything that crosses the
+// namespace (10.88.0.1, fd00:88::1 on va), B a second one (netns.Peer:
+// 10.88.0.2, fd00:88::2 on vb). Sockets made in B (inB) stay in B
+// whichever thread uses them later. Everything that crosses the
 // pair is captured on va with AF_PACKET.
 type linuxEnv struct {
 	t    testing.TB
-	jobs chan func()
-	done chan struct{}
+	peer *netns.Peer
 
 	capFD   int
 	capStop chan struct{}
@@ -67,34 +65,17 @@ func newLinuxEnv(t testing.TB) *linuxEnv {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs the ip command (iproute2)")
 	}
-	e := &linuxEnv{t: t, jobs: make(chan func()), done: make(chan struct{})}
-	tid := make(chan int)
-	go func() {
-		// This goroutine's thread becomes namespace B and never runs
-		// anything else: it is not unlocked, so it exits with the
-		// goroutine.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			tid <- -1
-			return
-		}
-		tid <- unix.Gettid()
-		for f := range e.jobs {
-			f()
-		}
-		close(e.done)
-	}()
-	b := <-tid
-	if b < 0 {
-		t.Fatal("unshare(CLONE_NEWNET) failed")
+	peer, err := netns.NewPeer()
+	if err != nil {
+		t.Fatal(err)
 	}
+	e := &linuxEnv{t: t, peer: peer}
 	t.Cleanup(func() {
-		close(e.jobs)
-		<-e.done
+		peer.Close()
 		exec.Command("ip", "link", "del", "va").Run()
 	})
 	run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
-	run(t, "ip", "link", "set", "vb", "netns", fmt.Sprint(b))
+	run(t, "ip", "link", "set", "vb", "netns", fmt.Sprint(peer.TID()))
 	run(t, "ip", "addr", "add", addrA4+"/24", "dev", "va")
 	run(t, "ip", "-6", "addr", "add", addrA6+"/64", "dev", "va", "nodad")
 	run(t, "ip", "link", "set", "va", "up")
@@ -109,12 +90,8 @@ func newLinuxEnv(t testing.TB) *linuxEnv {
 	return e
 }
 
-// inB runs f on namespace B's thread and waits for it.
-func (e *linuxEnv) inB(f func()) {
-	done := make(chan struct{})
-	e.jobs <- func() { defer close(done); f() }
-	<-done
-}
+// inB runs f in namespace B and waits for it.
+func (e *linuxEnv) inB(f func()) { e.peer.Do(f) }
 
 // listenB listens in B.
 func (e *linuxEnv) listenB(network, addr string, lc *net.ListenConfig) net.Listener {

@@ -121,3 +121,29 @@ func TestExitCodePropagates(t *testing.T) {
 		}
 	}
 }
+
+// TestPeer: a Peer's functions run in a namespace of their own, other than
+// the program's, and Close ends it.
+func TestPeer(t *testing.T) {
+	Require(t)
+	here, err := current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var there string
+	p.Do(func() {
+		b, err := os.Readlink("/proc/thread-self/ns/net")
+		if err != nil {
+			t.Error(err)
+		}
+		there = b
+	})
+	p.Close()
+	if there == "" || there == here {
+		t.Fatalf("the peer runs in %q, the program in %q: want two namespaces", there, here)
+	}
+}

@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// idleRSS opens n connections from the kernel to the stack under test,
-// sends a byte on each and leaves them idle, and returns how much this process's resident memory
+// idleRSS opens n connections from the kernel to the stack under test and
+// leaves them idle, and returns how much this process's resident memory
 // grew per connection. The process also holds the kernel side's n client
 // sockets (their Go objects; the kernel's own memory is not in RSS): setup
 // A, where both ends are kernel sockets, measures that harness cost.
@@ -34,41 +34,41 @@ func idleRSS(s stackUnderTest, n int) (bytesPerConn float64, err error) {
 	}()
 	before := rss()
 	clients := make([]net.Conn, 0, n)
+	servers := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range clients {
 			c.Close()
 		}
-	}()
-	addr := netip.AddrPortFrom(s.Addr(), 9005).String()
-	for range n {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			return 0, fmt.Errorf("connection %d: %w", len(clients)+1, err)
-		}
-		clients = append(clients, c)
-		// One byte: a handshake whose last ACK was lost (a burst of
-		// SYNs fills a listener's queue) completes when it is sent
-		// again with text, rather than stay half-open at the server.
-		if _, err := c.Write([]byte{1}); err != nil {
-			return 0, fmt.Errorf("connection %d: %w", len(clients), err)
-		}
-	}
-	servers := make([]net.Conn, 0, n)
-	defer func() {
 		for _, c := range servers {
 			c.Close()
 		}
 	}()
-	for range n {
-		select {
-		case c := <-accepted:
-			servers = append(servers, c)
-		case <-time.After(10 * time.Second):
-			return 0, fmt.Errorf("accepted %d of %d", len(servers), n)
+	addr := netip.AddrPortFrom(s.Addr(), 9005).String()
+	// In batches smaller than a listener's backlog, each accepted before
+	// the next: a burst beyond it would leave handshakes whose last ACK
+	// was dropped half-open at the server, and an idle client never
+	// sends again to complete them.
+	const batch = 64
+	for len(clients) < n {
+		for range min(batch, n-len(clients)) {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				return 0, fmt.Errorf("connection %d: %w", len(clients)+1, err)
+			}
+			clients = append(clients, c)
+		}
+		for len(servers) < len(clients) {
+			select {
+			case c := <-accepted:
+				servers = append(servers, c)
+			case <-time.After(10 * time.Second):
+				return 0, fmt.Errorf("accepted %d of %d", len(servers), len(clients))
+			}
 		}
 	}
 	time.Sleep(200 * time.Millisecond) // delayed ACKs and the like settle
 	after := rss()
+	writeHeapProfile()
 	return float64(after-before) / float64(n), nil
 }
 

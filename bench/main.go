@@ -24,6 +24,9 @@ func run() int {
 	mdPath := flag.String("md", "", "also write the table to this Markdown `file`")
 	svgPath := flag.String("svg", "", "write the chart to this SVG `file`")
 	quick := flag.Bool("quick", false, "one run of 32 MiB each (CI's sample)")
+	profSetup := flag.String("profile", "", "profile this `setup`: its bulk transfers (-cpuprofile) and its idle connections (-memprofile)")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the -profile setup's bulk transfers to `file`")
+	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile with the -profile setup's idle connections open to `file`")
 	flag.Parse()
 	n, err := parseSize(*size)
 	if err != nil || *runs < 1 {
@@ -34,6 +37,7 @@ func run() int {
 		*runs, n = 1, 32<<20
 		connSpan, pings, idleConns = 300*time.Millisecond, 500, 500
 	}
+	profiled = *profSetup
 	chosen, err := pick(*only)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: -setups: %v\n", err)
@@ -94,6 +98,7 @@ func measure(su setup, n int64, res *results) error {
 		return fmt.Errorf("setting up: %w", err)
 	}
 	defer s.Close()
+	stopCPU := startCPUProfile(su.name)
 	in, err := bulkIn(s, n)
 	if err != nil {
 		return fmt.Errorf("bulk in: %w", err)
@@ -101,6 +106,7 @@ func measure(su setup, n int64, res *results) error {
 	res.add(su.name, figBulkIn, in.gbps)
 	res.add(su.name, figCPUIn, in.cpuPerGiB)
 	out, err := bulkOut(s, n)
+	stopCPU()
 	if err != nil {
 		return fmt.Errorf("bulk out: %w", err)
 	}

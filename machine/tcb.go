@@ -467,6 +467,15 @@ func (c *Conn) Start2msl() {
 		t.disarm(k)
 	}
 	t.arm(timer2MSL, c.now+2*c.cfg.msl())
+	// TIME-WAIT carries no more text: give the buffers' storage back (the
+	// receive buffer once the application has read it all), so that a
+	// server's many TIME-WAITs hold a TCB each, not its buffers.
+	if c.snd.n == 0 {
+		c.snd = ring{}
+	}
+	if c.rcv.n == 0 && c.t.ooo.n == 0 {
+		c.rcv = ring{}
+	}
 }
 
 // Reincarnate is action reincarnate: TIME-WAIT gives way to a new

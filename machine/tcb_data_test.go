@@ -387,3 +387,32 @@ func TestZeroWindowProbe(t *testing.T) {
 		t.Fatal("data corrupted through the zero window")
 	}
 }
+
+// TestTimeWaitReleasesBuffers: once in TIME-WAIT, with everything sent
+// acknowledged and everything received read, a connection holds no buffer
+// storage (a server's many TIME-WAITs would otherwise keep theirs).
+func TestTimeWaitReleasesBuffers(t *testing.T) {
+	p := newPair(t, &Config{MSL: time.Second}, &Config{MSL: time.Second})
+	p.open()
+	p.write(0, pattern(20000, 1))
+	p.write(1, pattern(20000, 2))
+	p.flush()
+	p.readAll(0)
+	p.readAll(1)
+	if err := p.A().Close(p.now); err != nil {
+		t.Fatal(err)
+	}
+	p.flush()
+	p.readAll(1)
+	if err := p.B().Close(p.now); err != nil {
+		t.Fatal(err)
+	}
+	p.flush()
+	a := p.A()
+	if a.State() != StateTimeWait {
+		t.Fatalf("A in %v, want TIME-WAIT", a.State())
+	}
+	if a.snd.buf != nil || a.rcv.buf != nil {
+		t.Errorf("TIME-WAIT holds %d bytes of send and %d of receive storage; want none", len(a.snd.buf), len(a.rcv.buf))
+	}
+}

@@ -112,6 +112,26 @@ func TestDemo(t *testing.T) {
 	checkTraceTellsStory(t, story, b)
 }
 
+// sameStory reports whether the trace's path through the states is the
+// demo's, but for what no segment shows at the end of the demo's: a timer
+// taking TIME-WAIT to CLOSED, or the machine's Conn going back to LISTEN
+// when the runtime reuses it.
+func sameStory(trace, demo string) bool {
+	if trace == demo {
+		return true
+	}
+	rest, ok := strings.CutPrefix(demo, trace)
+	if !ok || rest == "" {
+		return false
+	}
+	for _, st := range strings.Split(strings.TrimPrefix(rest, " -> "), " -> ") {
+		if st != "CLOSED" && st != "LISTEN" {
+			return false
+		}
+	}
+	return true
+}
+
 // summaries is a trace.Sink that keeps the connections' summaries.
 type summaries []trace.ConnSummary
 
@@ -171,8 +191,7 @@ func checkTraceTellsStory(t *testing.T, story string, pcap []byte) {
 			if j == 1 {
 				side = 1 - stack
 			}
-			tr, demo := path(c.Path[side]), strings.TrimSuffix(want[i][j], " -> CLOSED")
-			if tr != demo && tr != want[i][j] {
+			if tr := path(c.Path[side]); !sameStory(tr, want[i][j]) {
 				t.Errorf("exchange %d, %s: trace says %q, the demo %q", i+1, who, tr, want[i][j])
 			}
 		}

@@ -15,15 +15,16 @@ import (
 )
 
 // ccBytes and ccMin size TestKernelCongestion and set its bar: the suite
-// runs a 4 MiB sample that must reach 0.25 of the kernel's rate (a floor
-// under the 0.33-1.0 such samples measure: over 4 MiB slow start weighs
-// most, and the kernel's varies from run to run); the figure docs/performance.md
-// quotes, against issue 9's 0.9x target, comes from
+// runs an 8 MiB sample that must reach 0.35 of the kernel's rate (a floor
+// under the 0.6-1.2 such samples measure; 4 MiB samples, where slow start
+// weighs most and the kernel's rate varies more, measured down to 0.33);
+// the figure docs/performance.md quotes, against issue 9's 0.9x target,
+// comes from
 //
 //	go test ./tunnet -run TestKernelCongestion -v -args -cc.bytes=33554432 -cc.min=0.9
 var (
-	ccBytes = flag.Int64("cc.bytes", 4<<20, "bytes each way in TestKernelCongestion")
-	ccMin   = flag.Float64("cc.min", 0.25, "least ratio of tcpfsm's rate to the kernel's in TestKernelCongestion")
+	ccBytes = flag.Int64("cc.bytes", 8<<20, "bytes each way in TestKernelCongestion")
+	ccMin   = flag.Float64("cc.min", 0.35, "least ratio of tcpfsm's rate to the kernel's in TestKernelCongestion")
 )
 
 // tcpCongestion is Linux's TCP_CONGESTION socket option.

@@ -76,7 +76,7 @@ func newConn(id int, s *Segment) *conn {
 		a, b := &p.e[0], &p.e[1]
 		a.state, a.passive = machine.StateSynReceived, true
 		a.owe, a.oweRule = oweSynack, machine.RuleListenRcvSyn
-		a.irs, a.irsSet, a.rcvNxt = s.Ack-1, true, s.Ack
+		a.rcvNxt = s.Ack
 		b.state = machine.StateSynSent
 		b.iss, b.issSet, b.sndUna, b.sndNxt = s.Ack-1, true, s.Ack-1, s.Ack
 		b.synSeen = true
@@ -91,10 +91,10 @@ func newConn(id int, s *Segment) *conn {
 		a, b := &p.e[0], &p.e[1]
 		a.state, b.state = machine.StateEstablished, machine.StateEstablished
 		a.iss, a.issSet, a.sndUna, a.sndNxt = s.Seq-1, true, s.Seq, s.Seq
-		b.irs, b.irsSet, b.rcvNxt = s.Seq-1, true, s.Seq
+		b.rcvNxt = s.Seq
 		if f&machine.ACK != 0 {
 			b.iss, b.issSet, b.sndUna, b.sndNxt = s.Ack-1, true, s.Ack, s.Ack
-			a.irs, a.irsSet, a.rcvNxt = s.Ack-1, true, s.Ack
+			a.rcvNxt = s.Ack
 		}
 		a.synSeen, b.synSeen = true, true
 		a.tsOK, b.tsOK = s.HasTS, s.HasTS

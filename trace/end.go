@@ -25,8 +25,6 @@ type end struct {
 	sndNxt uint32 // one past the highest sequence number it has sent
 	sndMax uint32 // the peer's largest window, in bytes (RFC 5961 MAX.SND.WND)
 
-	irsSet bool
-	irs    uint32 // the peer's initial sequence number
 	rcvNxt uint32 // next sequence number it expects from the peer
 	// rcvEdge is the right edge of the window it last advertised (ACK +
 	// window): text beyond it is beyond the window.
@@ -78,7 +76,6 @@ type end struct {
 	mssOpt  uint16  // the MSS option of its SYN
 	lastWin uint16  // the window field of the latest ACK it received
 	rtoUna  uint32  // SND.UNA at its latest inferred timeout
-	rtoSet  bool
 
 	// Scratch for stepping its machine (receive.go, send.go).
 	rx    rx

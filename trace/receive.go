@@ -218,7 +218,6 @@ func (r *rx) SendCookieSynack() { r.owe |= oweSynack }
 
 func (r *rx) AcceptSyn() {
 	e, s := r.to, r.s
-	e.irs, e.irsSet = s.Seq, true
 	e.rcvNxt = s.Seq + 1
 	e.sndMax = max(e.sndMax, uint32(s.Window))
 }
@@ -234,7 +233,6 @@ func (r *rx) RememberActive()  { r.to.passive = false }
 
 func (r *rx) CompleteOpen() {
 	e, s := r.to, r.s
-	e.irs, e.irsSet = s.Seq, true
 	e.rcvNxt = s.Seq + 1
 	e.sndUna = s.Ack
 	e.sndMax = max(e.sndMax, uint32(s.Window))
@@ -296,7 +294,6 @@ func (r *rx) Reincarnate() {}
 
 func (r *rx) AcceptCookie() {
 	e, s := r.to, r.s
-	e.irs, e.irsSet = s.Seq-1, true
 	e.rcvNxt = s.Seq
 	e.iss, e.issSet = s.Ack-1, true
 	e.sndUna, e.sndNxt = s.Ack, s.Ack

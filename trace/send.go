@@ -405,7 +405,7 @@ func (a *end) ccRetransmit(s *Segment, v *Verdict) {
 		v.CC = a.ccRule // resending after the timeout, as ACKs come
 	case a.ccOn:
 		a.ccRule = a.cc.OnRTO(cc.Ack{Now: time.Duration(s.Time.UnixNano()), SndUna: a.sndUna, SndNxt: a.sndNxt, SegAck: a.sndUna})
-		a.rtoUna, a.rtoSet = a.sndUna, true
+		a.rtoUna = a.sndUna
 		v.CC = a.ccRule
 	}
 }

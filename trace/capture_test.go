@@ -154,3 +154,30 @@ func FuzzTrace(f *testing.F) {
 		New(discard{}, Options{MaxConns: 8}).Run(capt)
 	})
 }
+
+// TestMalformedPacketsSkipped: an IP fragment and a packet with a broken
+// header in the middle of a capture are counted and named, not judged, and
+// the trace goes on: every other segment gets its verdict.
+func TestMalformedPacketsSkipped(t *testing.T) {
+	raw := encodePcap(t, record(t, scenarios()[0]))
+	pkts := rawPackets(t, raw)
+	frag := bytes.Clone(pkts[3])
+	frag[6] |= 0x20 // IPv4 more-fragments
+	broken := bytes.Clone(pkts[4])
+	broken[0] = 0x41 // IPv4 with a 4-byte header
+	mixed := append(append(append([][]byte{}, pkts[:3]...), frag, broken), pkts[3:]...)
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	w.WriteFileHeader(65536, layers.LinkTypeRaw)
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i, p := range mixed {
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: at.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(p), Length: len(p)}, p)
+	}
+	c, sum := runCapture(t, buf.Bytes())
+	if sum.Malformed != 2 || len(sum.MalformedFrames) != 2 || !strings.Contains(sum.MalformedFrames[0], "frame 4") {
+		t.Fatalf("malformed %d, named %q; want frames 4 and 5", sum.Malformed, sum.MalformedFrames)
+	}
+	if len(c.segs) != len(pkts) || len(c.deviations()) != 0 {
+		t.Errorf("%d verdicts, %d deviations; want %d, 0", len(c.segs), len(c.deviations()), len(pkts))
+	}
+}

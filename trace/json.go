@@ -143,7 +143,9 @@ func (j *JSONSink) Summary(s *Summary) error {
 		Findings   map[string]int `json:"findings"`
 		Offloaded  int            `json:"checksum_offload"`
 		Flood      []string       `json:"syn_flood,omitempty"`
-	}{"summary", s.Frames, s.Segments, s.Skipped, s.Conns, s.Deviations, s.Final, s.Findings, s.Offloaded, s.Flood}
+		Malformed  int            `json:"malformed"`
+		Named      []string       `json:"malformed_frames,omitempty"`
+	}{"summary", s.Frames, s.Segments, s.Skipped, s.Conns, s.Deviations, s.Final, s.Findings, s.Offloaded, s.Flood, s.Malformed, s.MalformedFrames}
 	if err := j.enc.Encode(&o); err != nil {
 		return err
 	}

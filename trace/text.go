@@ -190,6 +190,9 @@ func (t *TextSink) Summary(s *Summary) error {
 	if s.Offloaded > 0 {
 		fmt.Fprintf(t.w, "   %d segments with checksums that do not verify: checksum offload on the capturing host, judged as sent\n", s.Offloaded)
 	}
+	if s.Malformed > 0 {
+		fmt.Fprintf(t.w, "   %d IP packets not judged (fragments or malformed headers), e.g. %s\n", s.Malformed, strings.Join(s.MalformedFrames, "; "))
+	}
 	for _, f := range s.Flood {
 		fmt.Fprintf(t.w, "   SYN flood? %s\n", f)
 	}

@@ -48,11 +48,18 @@ type Summary struct {
 	Final      map[string]int // "CLOSED/TIME-WAIT" -> connections ending so
 	Findings   map[string]int // finding kind -> count
 	Offloaded  int            // segments with a checksum that does not verify (offload)
-	HalfOpenTo map[netip.AddrPort]int
-	Flood      []string // listeners with many half-open connections (a SYN-flood signature)
-	Started    time.Time
-	Ended      time.Time
+	// Malformed counts IP packets the codec refused (fragments, malformed
+	// headers); MalformedFrames names the first of them ("frame N: why").
+	Malformed       int
+	MalformedFrames []string
+	HalfOpenTo      map[netip.AddrPort]int
+	Flood           []string // listeners with many half-open connections (a SYN-flood signature)
+	Started         time.Time
+	Ended           time.Time
 }
+
+// maxNamedMalformed bounds the refused packets the summary names.
+const maxNamedMalformed = 10
 
 // floodThreshold is how many half-open connections to one listener make a
 // SYN-flood signature in the summary.
@@ -87,9 +94,10 @@ func New(sink Sink, opts Options) *Tracer {
 
 // Run reads the capture to its end, reporting each verdict and each
 // connection to the sink, and returns the summary. An error in the
-// capture (a record cut short, a malformed packet header) stops the run:
-// the error names the frame; what was read before it is reported, and
-// the connections still open are finished.
+// capture's format (a record cut short, a link header that does not fit)
+// stops the run: the error names the frame; what was read before it is
+// reported, and the connections still open are finished. An IP packet
+// the codec refuses is counted in Summary.Malformed and skipped.
 func (t *Tracer) Run(c *Capture) (*Summary, error) {
 	var f Frame
 	var runErr error
@@ -122,7 +130,15 @@ func (t *Tracer) Frame(f *Frame) error {
 			t.sum.Skipped++
 			return nil
 		}
-		return err
+		// A packet the codec refuses (an IP fragment, a malformed header,
+		// an IPv4 length of 0 from a super-segment past 64 KiB) is not
+		// judged, and does not stop the capture: it is counted, and the
+		// first few are named.
+		t.sum.Malformed++
+		if len(t.sum.MalformedFrames) < maxNamedMalformed {
+			t.sum.MalformedFrames = append(t.sum.MalformedFrames, err.Error())
+		}
+		return nil
 	}
 	if t.opts.Filter != nil && !t.opts.Filter(s.Src, s.Dst) {
 		t.sum.Skipped++

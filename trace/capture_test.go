@@ -79,11 +79,9 @@ func TestLinkTypes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		{
-			got, _ := runCapture(t, buf.Bytes())
-			if len(got.segs) != len(want.segs) || len(got.deviations()) != 0 {
-				t.Errorf("link type %v: %d verdicts, %d deviations; want %d, 0", lt, len(got.segs), len(got.deviations()), len(want.segs))
-			}
+		got, _ := runCapture(t, buf.Bytes())
+		if len(got.segs) != len(want.segs) || len(got.deviations()) != 0 {
+			t.Errorf("link type %v: %d verdicts, %d deviations; want %d, 0", lt, len(got.segs), len(got.deviations()), len(want.segs))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -59,6 +60,10 @@ type decoder struct {
 // errNotTCP marks an IP packet that is not TCP: skipped, not an error.
 var errNotTCP = header.ErrNotTCP
 
+// errCutShort stands for "not verified": a frame the snap length cut has
+// no whole checksum to check.
+var errCutShort = errors.New("cut by the snap length")
+
 // decode fills s from f. It returns errNotTCP for other protocols and a
 // descriptive error for a malformed packet.
 func (d *decoder) decode(f *Frame, s *Segment) error {
@@ -72,8 +77,20 @@ func (d *decoder) decode(f *Frame, s *Segment) error {
 		clear(d.scratch[len(b):])
 		b = d.scratch
 	}
+	// One pass with the checksums verified; a second, unverified, only
+	// for a packet whose checksum fails (offload on the capturing host)
+	// or whose text the snap length cut.
 	p := &d.pkt
-	if err := header.DecodeUnchecked(b, p); err != nil {
+	err := errCutShort
+	if f.Captured {
+		err = header.Decode(b, p)
+	}
+	badSum := false
+	if r := header.ReasonOf(err); err != nil && (r == header.ReasonBadTCPChecksum || r == header.ReasonBadIPChecksum || err == errCutShort) {
+		badSum = f.Captured
+		err = header.DecodeUnchecked(b, p)
+	}
+	if err != nil {
 		if header.ReasonOf(err) == header.ReasonNotTCP {
 			return errNotTCP
 		}
@@ -105,8 +122,6 @@ func (d *decoder) decode(f *Frame, s *Segment) error {
 	}
 	s.NumSACK = int(min(o.NumSACK, header.MaxSACKBlocks))
 	copy(s.SACK[:], o.SACK[:s.NumSACK])
-	if f.Captured {
-		s.BadChecksum = header.Decode(b, p) != nil
-	}
+	s.BadChecksum = badSum
 	return nil
 }

@@ -20,10 +20,11 @@ func main() { os.Exit(run()) }
 func run() int {
 	runs := flag.Int("runs", 3, "measurements of each figure per setup (the table gives the median and the range)")
 	size := flag.String("bytes", "512MiB", "bytes per bulk transfer (suffixes KiB, MiB, GiB)")
-	only := flag.String("setups", "A,B,C,C0", "the setups to run, comma-separated")
+	only := flag.String("setups", "A,B,C,CQ,C0", "the setups to run, comma-separated")
 	mdPath := flag.String("md", "", "also write the table to this Markdown `file`")
 	svgPath := flag.String("svg", "", "write the chart to this SVG `file`")
 	quick := flag.Bool("quick", false, "one run of 32 MiB each (CI's sample)")
+	scale := flag.Bool("scale", false, "measure instead how connections/s and bulk over many flows scale from GOMAXPROCS=1 to 2")
 	profSetup := flag.String("profile", "", "profile this `setup`: its bulk transfers (-cpuprofile) and its idle connections (-memprofile)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the -profile setup's bulk transfers to `file`")
 	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile with the -profile setup's idle connections open to `file`")
@@ -64,6 +65,16 @@ func run() int {
 		wait = 5 * time.Second // CI's sample: the figures are not quoted
 	}
 	seen, quiet := waitQuiet(0.10, wait)
+	env := environment(seen, quiet, *runs, n)
+	if *scale {
+		table, err := scaling(chosen, n, *runs, env)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return 1
+		}
+		fmt.Print(table)
+		return writeOut(*mdPath, []byte(table))
+	}
 	res := newResults(chosen)
 	for r := 0; r < *runs; r++ {
 		for _, su := range chosen {
@@ -73,20 +84,23 @@ func run() int {
 			}
 		}
 	}
-	env := environment(seen, quiet, *runs, n)
 	table := res.markdown(env)
 	fmt.Print(table)
-	if *mdPath != "" {
-		if err := os.WriteFile(*mdPath, []byte(table), 0o644); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-			return 1
-		}
+	if code := writeOut(*mdPath, []byte(table)); code != 0 {
+		return code
 	}
-	if *svgPath != "" {
-		if err := os.WriteFile(*svgPath, res.svg(), 0o644); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-			return 1
-		}
+	return writeOut(*svgPath, res.svg())
+}
+
+// writeOut writes b to path unless path is empty, and returns the exit
+// status.
+func writeOut(path string, b []byte) int {
+	if path == "" {
+		return 0
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
 	}
 	return 0
 }
@@ -99,13 +113,13 @@ func measure(su setup, n int64, res *results) error {
 	}
 	defer s.Close()
 	stopCPU := startCPUProfile(su.name)
-	in, err := bulkIn(s, n)
+	in, err := bulkIn(s, n, 1)
 	if err != nil {
 		return fmt.Errorf("bulk in: %w", err)
 	}
 	res.add(su.name, figBulkIn, in.gbps)
 	res.add(su.name, figCPUIn, in.cpuPerGiB)
-	out, err := bulkOut(s, n)
+	out, err := bulkOut(s, n, 1)
 	stopCPU()
 	if err != nil {
 		return fmt.Errorf("bulk out: %w", err)
@@ -165,7 +179,7 @@ func pick(list string) ([]setup, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown setup %q (A, B, C, C0)", name)
+			return nil, fmt.Errorf("unknown setup %q (A, B, C, CQ, C0)", name)
 		}
 	}
 	return out, nil

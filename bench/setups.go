@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -49,6 +50,7 @@ func setups() []setup {
 		{"A", "kernel to kernel over veth", startVeth, 2},
 		{"B", "kernel to gVisor netstack over a plain TUN", startGVisor, 1},
 		{"C", "kernel to tcpfsm over a TUN with offloads", startTcpfsm, 1},
+		{"CQ", "kernel to tcpfsm over a TUN with offloads and a queue per core", startTcpfsmQueues, 1},
 		{"C0", "kernel to tcpfsm over a plain TUN", startTcpfsmPlain, 1},
 	}
 }
@@ -209,12 +211,22 @@ type tcpfsmStack struct {
 
 // startTcpfsm runs tcpfsm on a TUN opened by its own tundev, with
 // wireguard-go's offloads where the kernel has them.
-func startTcpfsm() (stackUnderTest, error) {
-	dev, err := tundev.Open("btf0", 1500)
+func startTcpfsm() (stackUnderTest, error) { return startTcpfsmOn("btf0", 83, 1) }
+
+// startTcpfsmQueues runs tcpfsm on a TUN with offloads and one queue (and
+// reader goroutine) per core.
+func startTcpfsmQueues() (stackUnderTest, error) {
+	return startTcpfsmOn("btq0", 85, runtime.NumCPU())
+}
+
+// startTcpfsmOn opens TUN name with that many queues, the kernel at
+// 10.SUBNET.0.1 and tcpfsm at 10.SUBNET.0.2.
+func startTcpfsmOn(name string, subnet byte, queues int) (stackUnderTest, error) {
+	dev, err := tundev.OpenQueues(name, 1500, queues)
 	if err != nil {
 		return nil, err
 	}
-	kern, addr := netip.MustParseAddr("10.83.0.1"), netip.MustParseAddr("10.83.0.2")
+	kern, addr := netip.AddrFrom4([4]byte{10, subnet, 0, 1}), netip.AddrFrom4([4]byte{10, subnet, 0, 2})
 	if err := dev.AddAddr(netip.PrefixFrom(kern, 24)); err != nil {
 		dev.Close()
 		return nil, err

@@ -103,6 +103,7 @@ type Config struct {
 //
 //	func (c *Conn) Config() *Config
 //	func (c *Conn) CopyTo(dst *Conn)                   // deep copy for the checker; no allocation once dst is warm
+//	func (c *Conn) CopyStateTo(dst *Conn)              // the same, dst keeping its own Config
 //	func (c *Conn) AppendKey(b []byte) []byte          // canonical state encoding (time left out)
 //	func ISN(key *[16]byte, t Tuple, now time.Duration) uint32 // RFC 9293 3.4.1 generator
 //	// and the Actions methods (guards and actions of the spec), which only Step should call.

@@ -28,6 +28,16 @@ func (c *Conn) CopyTo(dst *Conn) {
 	}
 }
 
+// CopyStateTo is CopyTo, except that dst keeps its own Config: it takes
+// c's state into a Conn with another owner (an Observer of its own), as a
+// checker with a world per worker does. The two Configs must agree on
+// everything but their hooks.
+func (c *Conn) CopyStateTo(dst *Conn) {
+	cfg := dst.cfg
+	c.CopyTo(dst)
+	dst.cfg = cfg
+}
+
 // sndOffset is the position of p in the send buffer's storage, when p
 // aliases it (every payload a Conn emits does).
 func (c *Conn) sndOffset(p []byte) (int, bool) {

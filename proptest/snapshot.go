@@ -8,7 +8,8 @@ import (
 )
 
 // Snapshot is a saved World: the Net and both sides' application and
-// ghost state. Save and restore within one World.
+// ghost state. It may be restored into any World built from the same
+// Options (each keeps its own hooks).
 type Snapshot struct {
 	net  simnet.Snapshot
 	side [2]sideState

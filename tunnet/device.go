@@ -22,8 +22,22 @@ type Device interface {
 	Close() error   // stop the device: a blocked ReadBatch returns an error
 }
 
+// MultiQueueDevice is a Device with several queues, such as a TUN opened
+// with [tundev.OpenQueues]. The stack reads each queue in its own goroutine,
+// so the receive path runs on as many cores as there are queues, and writes
+// a connection's packets to the queue its segments last arrived on (a
+// multi-queue TUN steers a flow to the queue its packets were last written
+// to, so one queue carries both directions of a flow and keeps its segments
+// in order). Queue 0 is the one ReadBatch and WriteBatch use.
+type MultiQueueDevice interface {
+	Device
+	Queues() int
+	ReadQueue(q int, bufs [][]byte, sizes []int, offset int) (n int, err error)
+	WriteQueue(q int, bufs [][]byte, offset int) error
+}
+
 // Headroom is the offset the stack reserves in front of each packet it
 // reads or writes.
 const Headroom = tundev.Headroom
 
-var _ Device = (*tundev.Device)(nil)
+var _ MultiQueueDevice = (*tundev.Device)(nil)

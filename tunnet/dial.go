@@ -66,6 +66,7 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 		return fail(fmt.Errorf("no free ephemeral port to %v", ap))
 	}
 	ep.initMachine(ep.tuple) // the tuple now has its port
+	ep.queue = s.queueFor(ep.tuple)
 	tx := s.getTx()
 	now := s.now()
 	err = ep.mc.Connect(now)

@@ -18,6 +18,7 @@ type endpoint struct {
 	mc    *machine.Conn
 	cfg   *machine.Config // shared, or ownCfg when observing
 	tuple machine.Tuple
+	queue uint8 // the device queue its segments last arrived on (see MultiQueueDevice)
 	timer connTimer
 	state atomic.Uint32 // mc.State(), readable without mu (Snapshot)
 	since atomic.Int64  // when it entered that state (stack clock)
@@ -100,6 +101,9 @@ func (ep *endpoint) clearObserved() { ep.trans = ep.trans[:0] }
 // input steps the machine with a segment and does the bookkeeping.
 // ep.mu is held.
 func (ep *endpoint) input(now time.Duration, seg *machine.Segment, tx *txBatch) {
+	if tx.rxQueue >= 0 {
+		ep.queue = uint8(tx.rxQueue)
+	}
 	ep.curSeg = seg
 	rule := ep.mc.Input(now, seg)
 	ep.curSeg = nil
@@ -202,7 +206,7 @@ func (ep *endpoint) after(now time.Duration, tx *txBatch) {
 func (ep *endpoint) flushOutbox(tx *txBatch) {
 	out := ep.mc.Outbox()
 	for i := range out {
-		tx.addSegment(&ep.tuple, &out[i])
+		tx.addSegment(&ep.tuple, ep.queue, &out[i])
 	}
 	if len(ep.trans) > 0 {
 		ep.report(out)

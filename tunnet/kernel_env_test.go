@@ -44,10 +44,16 @@ func kernelMachineConfig() machine.Config {
 // checks that no goroutine leaked.
 func newKernelEnv(t testing.TB, mutate func(*Config)) *kernelEnv {
 	t.Helper()
+	return newKernelEnvQueues(t, 1, mutate)
+}
+
+// newKernelEnvQueues is newKernelEnv on a TUN with that many queues.
+func newKernelEnvQueues(t testing.TB, queues int, mutate func(*Config)) *kernelEnv {
+	t.Helper()
 	netns.Require(t)
 	checkGoroutines(t)
 	name := fmt.Sprintf("tfsmt%d", tunSeq.Add(1))
-	dev, err := tundev.Open(name, 1500)
+	dev, err := tundev.OpenQueues(name, 1500, queues)
 	if err != nil {
 		t.Fatal(err)
 	}

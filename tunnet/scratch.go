@@ -57,6 +57,7 @@ func (sc *scratch) input(now time.Duration, state machine.State, t machine.Tuple
 	defer sc.mu.Unlock()
 	sc.reset(now, state, t)
 	ep := sc.ep
+	ep.queue = uint8(max(tx.rxQueue, 0)) // answer on the queue asked
 	ep.mc.SetSynCookies(cookies)
 	ep.curSeg = seg
 	ep.mc.Input(now, seg)

@@ -20,6 +20,7 @@ import (
 type Stack struct {
 	cfg      Config
 	dev      Device
+	mq       MultiQueueDevice // dev, when it has more than one queue
 	epoch    time.Time
 	clock    func() time.Time
 	headroom int
@@ -42,7 +43,8 @@ type Stack struct {
 	closeOnce sync.Once
 	closeErr  error
 	wg        sync.WaitGroup
-	readErr   error // why the reader stopped, if not Close
+	readErr   error     // why a reader stopped, if not Close
+	readOnce  sync.Once // the first failing reader sets readErr
 }
 
 // New starts a stack on cfg.Device: its reader and timer goroutines run
@@ -100,8 +102,13 @@ func New(cfg Config) (*Stack, error) {
 	s.txPool.New = func() any { return s.newTx() }
 	s.timers.init(s)
 
-	s.wg.Add(2)
-	go s.readLoop()
+	if mq, ok := cfg.Device.(MultiQueueDevice); ok && mq.Queues() > 1 {
+		s.mq = mq
+	}
+	s.wg.Add(1 + s.queues())
+	for q := range s.queues() {
+		go s.readLoop(q)
+	}
 	go s.timers.loop()
 	if cfg.CloseWaitWarn > 0 && cfg.Warn != nil {
 		s.wg.Add(1)
@@ -115,6 +122,34 @@ func clampMSS(set uint16, fromMTU int) uint16 {
 		return set
 	}
 	return uint16(fromMTU)
+}
+
+// queues is how many device queues the stack reads (one reader each).
+func (s *Stack) queues() int {
+	if s.mq != nil {
+		return s.mq.Queues()
+	}
+	return 1
+}
+
+// read reads a batch from queue q.
+func (s *Stack) read(q int, bufs [][]byte, sizes []int) (int, error) {
+	if s.mq != nil {
+		return s.mq.ReadQueue(q, bufs, sizes, s.headroom)
+	}
+	return s.dev.ReadBatch(bufs, sizes, s.headroom)
+}
+
+// queueFor is the queue a connection the stack opens starts on, before
+// any of its segments arrives: spread by the tuple.
+func (s *Stack) queueFor(t machine.Tuple) uint8 {
+	n := s.queues()
+	if n == 1 {
+		return 0
+	}
+	h := uint32(t.LocalPort)<<16 | uint32(t.RemotePort)
+	h *= 0x9e3779b1 // Fibonacci hashing: spread consecutive ports
+	return uint8(uint64(h) * uint64(n) >> 32)
 }
 
 // now is the machine clock: time since the stack started.
@@ -202,10 +237,10 @@ func (s *Stack) Err() error {
 	}
 }
 
-// readLoop is the one reader goroutine: batched device reads, each packet
-// through input faults, decode, demux and the machine; the replies go out in
-// one batched write per read batch.
-func (s *Stack) readLoop() {
+// readLoop is the reader goroutine of device queue q: batched device reads,
+// each packet through input faults, decode, demux and the machine; the
+// replies go out in one batched write per read batch.
+func (s *Stack) readLoop(q int) {
 	defer s.wg.Done()
 	batch := max(s.dev.BatchSize(), 1)
 	size := s.headroom + s.mtu
@@ -215,10 +250,11 @@ func (s *Stack) readLoop() {
 	}
 	sizes := make([]int, batch)
 	r := &rxState{s: s, tx: s.newTx()}
+	r.tx.rxQueue = q
 	r.emit = r.emitFlushed // bound once: no allocation per packet
 	consecutiveErrs := 0
 	for {
-		n, err := s.dev.ReadBatch(bufs, sizes, s.headroom)
+		n, err := s.read(q, bufs, sizes)
 		// A batch can end in an error after n good packets (wireguard's
 		// tun reports ErrTooManySegments that way): take them first.
 		if n > 0 {
@@ -235,7 +271,7 @@ func (s *Stack) readLoop() {
 				s.counters.readErrors.Add(1)
 				continue
 			}
-			s.readErr = fmt.Errorf("tunnet: device read: %w", err)
+			s.readOnce.Do(func() { s.readErr = fmt.Errorf("tunnet: device read: %w", err) })
 			go s.Close() // cannot Close here: Close waits for this goroutine
 			return
 		}

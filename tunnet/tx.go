@@ -2,6 +2,7 @@ package tunnet
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/machine"
@@ -17,7 +18,14 @@ type txBatch struct {
 	s    *Stack
 	bufs [][]byte // owned buffers; bufs[0] is large enough for the device to coalesce into
 	pkts [][]byte // bufs[i][:Headroom+len] of the packets to write
+	qs   []uint8  // the device queue of each packet in pkts
 	wake []*endpoint
+
+	// rxQueue is the device queue whose reader owns this batch: segments
+	// it delivers move their connection to that queue. -1 for batches of
+	// the timer loop and the application.
+	rxQueue int
+	part    [][]byte // the packets of one queue, when a batch spans several
 
 	// With fault injection: the packets that survive output faults (out),
 	// released ones that already passed them (direct), and buffers for
@@ -38,7 +46,7 @@ type txBatch struct {
 // offloads coalesces one flow's segments into it (see tundev).
 const coalesceCap = Headroom + 65535
 
-func (s *Stack) newTx() *txBatch { return &txBatch{s: s, ackIdx: -1} }
+func (s *Stack) newTx() *txBatch { return &txBatch{s: s, ackIdx: -1, rxQueue: -1} }
 
 func (s *Stack) getTx() *txBatch { return s.txPool.Get().(*txBatch) }
 
@@ -61,17 +69,19 @@ func (tx *txBatch) buf() []byte {
 	return tx.bufs[i][:cap(tx.bufs[i])]
 }
 
-// addSegment encodes seg, sent on connection t, as the next packet.
+// addSegment encodes seg, sent on connection t, as the next packet, to be
+// written to device queue q.
 //
 // A pure ACK that directly follows a pure ACK of the same connection in the
 // batch and acknowledges more replaces it: the later cumulative ACK says
 // everything the earlier one did (one ACK per read batch rather than one per
 // segment, as GRO gives a kernel). Duplicate ACKs are never merged: they
 // carry the loss signal of fast retransmit.
-func (tx *txBatch) addSegment(t *machine.Tuple, seg *machine.Segment) {
+func (tx *txBatch) addSegment(t *machine.Tuple, q uint8, seg *machine.Segment) {
 	pureACK := seg.Flags == machine.ACK && len(seg.Payload) == 0
 	if pureACK && tx.ackIdx == len(tx.pkts)-1 && tx.ackIdx >= 0 && tx.ackTuple == *t && machine.SeqGT(seg.Ack, tx.ackNum) {
 		tx.pkts = tx.pkts[:tx.ackIdx] // overwrite the earlier ACK
+		tx.qs = tx.qs[:tx.ackIdx]
 	}
 	b := tx.buf()
 	var h header.TCP
@@ -82,6 +92,7 @@ func (tx *txBatch) addSegment(t *machine.Tuple, seg *machine.Segment) {
 		return
 	}
 	tx.pkts = append(tx.pkts, b[:Headroom+n])
+	tx.qs = append(tx.qs, q)
 	if seg.Flags&machine.RST != 0 {
 		tx.s.counters.rstSent.Add(1)
 	}
@@ -99,17 +110,21 @@ func (tx *txBatch) addWake(ep *endpoint) { tx.wake = append(tx.wake, ep) }
 // wakes the queued connections. The caller holds no connection lock.
 func (s *Stack) flushTx(tx *txBatch) {
 	if len(tx.pkts) > 0 || len(tx.direct) > 0 {
-		pkts := tx.pkts
 		if s.faults.inj != nil {
+			// Faults delay and reorder packets across batches: they all
+			// go through queue 0 (which the kernel then steers every flow
+			// to).
 			tx.out = append(tx.out[:0], tx.direct...)
 			for i := range tx.pkts {
 				tx.cur = i
 				s.faultsOut(tx.pkts[i][Headroom:], tx)
 			}
-			pkts = tx.out
+			s.writePackets(0, tx.out)
+		} else {
+			s.writeByQueue(tx)
 		}
-		s.writePackets(pkts)
 		tx.pkts = tx.pkts[:0]
+		tx.qs = tx.qs[:0]
 		tx.out = tx.out[:0]
 		tx.direct = tx.direct[:0]
 		tx.nspare = 0
@@ -134,8 +149,28 @@ func (tx *txBatch) copySpare(pkt []byte) []byte {
 	return b[:Headroom+n]
 }
 
-// writePackets records and writes packets (each with Headroom in front).
-func (s *Stack) writePackets(pkts [][]byte) {
+// writeByQueue writes tx's packets, one device write per queue they use.
+func (s *Stack) writeByQueue(tx *txBatch) {
+	first := tx.qs[0]
+	if s.mq == nil || !slices.ContainsFunc(tx.qs, func(q uint8) bool { return q != first }) {
+		s.writePackets(int(first), tx.pkts)
+		return
+	}
+	for q := range s.mq.Queues() {
+		tx.part = tx.part[:0]
+		for i, pq := range tx.qs {
+			if int(pq) == q {
+				tx.part = append(tx.part, tx.pkts[i])
+			}
+		}
+		s.writePackets(q, tx.part)
+	}
+	clear(tx.part)
+}
+
+// writePackets records and writes packets (each with Headroom in front) to
+// device queue q.
+func (s *Stack) writePackets(q int, pkts [][]byte) {
 	if len(pkts) == 0 {
 		return
 	}
@@ -149,7 +184,13 @@ func (s *Stack) writePackets(pkts [][]byte) {
 	for _, p := range pkts {
 		bytes += uint64(len(p) - Headroom)
 	}
-	if err := s.dev.WriteBatch(pkts, Headroom); err != nil {
+	var err error
+	if s.mq != nil {
+		err = s.mq.WriteQueue(q, pkts, Headroom)
+	} else {
+		err = s.dev.WriteBatch(pkts, Headroom)
+	}
+	if err != nil {
 		s.counters.writeErrors.Add(1)
 	}
 	s.counters.packetsOut.Add(uint64(len(pkts)))

@@ -51,6 +51,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	memFlag := fs.String("mem", "", "stop, unfinished, when the checker holds `SIZE` of memory, e.g. 2GiB or 500MB (default: a quarter of this machine's RAM; 0: no limit)")
 	options := fs.String("options", "all/all", "the TCP options A and B offer, `A/B`: each none or a comma list of ws, ts, sack")
 	quiet := fs.Bool("q", false, "print no progress on stderr")
+	workers := fs.Int("workers", 0, "expand states on `N` goroutines, each with its own world (0: GOMAXPROCS); the result does not depend on N")
 	help := checkHelp
 	for _, m := range mutate.All() {
 		help += fmt.Sprintf("\n\t%-18s %s (invariant %d)", m.Name, m.Doc, m.Invariant)
@@ -110,6 +111,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		o.Progress = stderr
 	}
+	if *workers < 0 {
+		return usageError(fs, stderr, "-workers %d: want 0 (GOMAXPROCS) or more", *workers)
+	}
+	o.Workers = *workers
 	res, err := check.Run(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
@@ -172,7 +177,7 @@ func report(w io.Writer, o *check.Options, res *check.Result) {
 	fmt.Fprintf(w, "transitions:     %d\n", res.Transitions)
 	fmt.Fprintf(w, "max depth:       %d (bound %d; %d states at the bound, %d successors cut by the in-flight bound)\n",
 		res.MaxDepth, o.Depth, res.Frontier, res.Pruned)
-	fmt.Fprintf(w, "time:            %v (%.0f states/s)\n", res.Elapsed.Round(time.Millisecond), res.StatesPerSecond())
+	fmt.Fprintf(w, "time:            %v (%.0f states/s, %d workers)\n", res.Elapsed.Round(time.Millisecond), res.StatesPerSecond(), res.Workers)
 	budget := "no budget"
 	if o.MemBudget > 0 {
 		budget = "budget " + formatBytes(o.MemBudget)

@@ -245,7 +245,7 @@ type tunFlags struct {
 	tun, pcap, faults, cc string
 	addrs                 listFlag
 	msl                   time.Duration
-	mtu                   int
+	mtu, queues           int
 	quiet                 bool
 }
 
@@ -257,6 +257,7 @@ func addTunFlags(fs *flag.FlagSet) *tunFlags {
 	fs.DurationVar(&f.msl, "msl", 30*time.Second, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
 	fs.StringVar(&f.faults, "faults", "", "inject faults, e.g. loss=5%,dup=2%,reorder=2%,seed=1 (see docs/runtime.md)")
 	fs.IntVar(&f.mtu, "mtu", 1500, "TUN MTU in bytes")
+	fs.IntVar(&f.queues, "queues", 1, "TUN queues, each read by its own goroutine (IFF_MULTI_QUEUE): `N` cores for the receive path")
 	fs.StringVar(&f.cc, "cc", "cubic", "congestion control: cubic (RFC 9438) or reno (RFC 5681)")
 	fs.BoolVar(&f.quiet, "q", false, "do not print transitions")
 	return f
@@ -273,7 +274,10 @@ func (f *tunFlags) runtimeConfig(prefixes []netip.Prefix, stackAddrs []netip.Add
 	if err != nil {
 		return runtimeConfig{}, fmt.Errorf("-cc: %w", err)
 	}
-	return runtimeConfig{tun: f.tun, mtu: f.mtu, prefixes: prefixes, stackAddrs: stackAddrs, msl: f.msl, cc: alg, faults: fc, pcapPath: f.pcap}, nil
+	if f.queues < 1 || f.queues > 256 {
+		return runtimeConfig{}, fmt.Errorf("-queues %d: want 1 to 256", f.queues)
+	}
+	return runtimeConfig{tun: f.tun, mtu: f.mtu, queues: f.queues, prefixes: prefixes, stackAddrs: stackAddrs, msl: f.msl, cc: alg, faults: fc, pcapPath: f.pcap}, nil
 }
 
 // startFailed reports that the runtime did not start, with a hint when the
@@ -291,6 +295,7 @@ func startFailed(cmd string, err error, stderr io.Writer) int {
 type runtimeConfig struct {
 	tun        string
 	mtu        int
+	queues     int // TUN queues (0: one)
 	prefixes   []netip.Prefix
 	stackAddrs []netip.Addr
 	msl        time.Duration
@@ -317,7 +322,7 @@ type tunRuntime struct {
 const tunTxQueueLen = 10000
 
 func startRuntime(c runtimeConfig) (*tunRuntime, error) {
-	dev, err := tundev.Open(c.tun, c.mtu)
+	dev, err := tundev.OpenQueues(c.tun, c.mtu, max(c.queues, 1))
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,17 @@
 package check
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/machine"
@@ -39,6 +44,11 @@ type Options struct {
 	// MaxStates stops the exploration, unfinished, beyond this many states
 	// (0: no limit).
 	MaxStates int
+	// Workers is how many goroutines expand states, each with its own
+	// World (0: GOMAXPROCS). The states explored and the counts in Result
+	// do not depend on it; which of several shortest counterexamples is
+	// found may.
+	Workers int
 	// MemBudget stops the exploration, unfinished, once the Go heap and
 	// its overheads pass this many bytes (0: no limit). The garbage
 	// collector is told to work harder as the budget nears.
@@ -66,6 +76,9 @@ func (o *Options) defaults() {
 	if o.Config.ISNKey == ([16]byte{}) {
 		o.Config.ISNKey = proptest.NearWrapKey()
 	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
 }
 
 // Result is what an exploration found.
@@ -80,6 +93,7 @@ type Result struct {
 	StopReason  string        // what stopped it: "max-states" or "memory"
 	PeakMemory  uint64        // the most memory the Go runtime held from the OS during the run (bytes, sampled)
 	Elapsed     time.Duration // wall time
+	Workers     int           // goroutines that expanded states
 	Violation   *Counterexample
 }
 
@@ -111,7 +125,6 @@ type stateInfo struct {
 	move   Move
 	flags  uint8
 	depth  uint16
-	nsucc  uint16 // distinct successors other than itself, by moves that do not give up (moves number under 3*255+8)
 }
 
 const (
@@ -120,25 +133,35 @@ const (
 	flagMoves                  // some move is possible (else: a deadlock, unless a goal)
 )
 
-// checker is one exploration.
+// checker is one exploration: level by level (every state at depth d is
+// expanded before any at d+1, so each state's depth is its distance from
+// the initial state), the states of a level shared out among the workers.
 type checker struct {
-	o     Options
-	world *proptest.World
-	// states[i] is state i; states are numbered in BFS order, which is
-	// also the order they are expanded in.
+	o Options
+
+	// mu guards what the workers share: the states, the set of their
+	// hashes, the successor lists and the result's counts.
+	mu sync.Mutex
+	// states[i] is state i, numbered in the order found.
 	states chunked[stateInfo]
 	seen   *stateSet
-	queue  snapQueue
-	// succ holds the successors (moves that do not give up, self-loops and
-	// repeats left out) of the expanded states, in state order:
-	// states[i].nsucc of them each. The liveness check needs no more.
-	succ   chunked[int32]
-	key    []byte
-	moves  []Move
-	gaveUp bool // the current move fired a user timeout
-	res    Result
-	start  time.Time
-	last   time.Time
+	// succ holds the successors of every expanded state (moves that do
+	// not give up, self-loops and repeats left out) as records: the
+	// state, how many, then their numbers. The liveness check needs no
+	// more.
+	succ chunked[int32]
+	res  Result
+	// The states found in the current level, numbered from levelStart
+	// on, with the rank of the path kept (rankOf) and its snapshot.
+	levelStart int
+	found      []discovery
+
+	stop   atomic.Bool // a violation, MaxStates or the memory budget: claim no more states
+	reason string      // why, when not a violation (under mu)
+
+	world *proptest.World // the replay's (counterexamples)
+	start time.Time
+	last  time.Time
 }
 
 // Run explores the state space within o's bounds.
@@ -152,22 +175,12 @@ func Run(o Options) (*Result, error) {
 	}
 	c := &checker{o: o, seen: newStateSet(), start: time.Now()}
 	c.last = c.start
+	c.res.Workers = o.Workers
 	if o.MemBudget > 0 && o.MemBudget < math.MaxInt64 {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(o.MemBudget)))
 	}
 	defer func() { c.overBudget() }() // the final sample of PeakMemory
-	w, err := newWorld(&o, func(r *simnet.Record) {
-		for _, t := range r.Steps {
-			if t.Rule == machine.RuleAnyUserTimeout {
-				c.gaveUp = true
-			}
-		}
-	}, true)
-	if err != nil {
-		return nil, err
-	}
-	c.world = w
-	err = c.explore()
+	err := c.explore()
 	c.res.Elapsed = time.Since(c.start)
 	if err != nil {
 		return nil, err
@@ -195,78 +208,88 @@ func newWorld(o *Options, onRec func(*simnet.Record), quiet bool) (*proptest.Wor
 	}), nil
 }
 
+// explore runs the search, a level at a time.
 func (c *checker) explore() error {
-	w := c.world
-	w.Save(c.queue.push(0))
-	c.add(-1, Move{}, 0)
-	c.key = w.AppendKey(c.key[:0])
-	c.seen.insert(hashKey(c.key), 0)
+	workers := make([]*worker, c.o.Workers)
+	for i := range workers {
+		w, err := newWorker(c)
+		if err != nil {
+			return err
+		}
+		workers[i] = w
+	}
+	w0 := workers[0]
+	snap := w0.alloc()
+	w0.world.Save(snap)
+	w0.key = w0.world.AppendKey(w0.key[:0])
+	c.seen.insert(hashKey(w0.key), 0)
+	c.add(-1, Move{}, 0, bothClosed(w0.world), false)
+	level := []queued{{snap, 0}}
 	bound := 0 // states at the depth bound: never expanded, so never saved
-	for c.queue.len() > 0 {
-		snap, id := c.queue.pop()
-		st := c.states.at(int(id))
-		depth := int(st.depth)
-		w.Restore(snap)
-		c.moves = enumerate(w, &c.o, c.moves[:0])
-		if len(c.moves) > 0 {
-			st.flags |= flagMoves
-		}
-		succ0 := c.succ.len()
-		for k, m := range c.moves {
-			if k > 0 {
-				w.Restore(snap) // the first move starts from the restore above
-			}
-			c.gaveUp = false
-			m.apply(w, &c.o)
-			c.res.Transitions++
-			if err := w.Err(); err != nil {
-				return c.violation(id, m, err)
-			}
-			if w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed {
-				if err := w.CheckDelivered(); err != nil {
-					return c.violation(id, m, err)
+	for depth := 0; len(level) > 0; depth++ {
+		c.levelStart, c.found = c.states.len(), c.found[:0]
+		var claim atomic.Int64
+		var wg sync.WaitGroup
+		for _, w := range workers {
+			wg.Go(func() {
+				for !c.stop.Load() {
+					i := int(claim.Add(1) - 1)
+					if i >= len(level) {
+						return
+					}
+					w.expand(level[i], i, depth)
 				}
-			}
-			if w.Net().InFlight() > c.o.InFlight {
-				c.res.Pruned++
-				st.flags |= flagIncomplete
-				continue
-			}
-			c.key = w.AppendKey(c.key[:0])
-			nid, fresh := c.seen.insert(hashKey(c.key), int32(c.states.len()))
-			if fresh {
-				c.add(id, m, depth+1) // st stays valid: chunked never moves what it holds
-				if depth+1 < c.o.Depth {
-					w.Save(c.queue.push(nid))
-				} else {
-					c.states.at(int(nid)).flags |= flagIncomplete
-					bound++
-				}
-			}
-			if !c.gaveUp && nid != id && !c.hasSucc(succ0, nid) {
-				c.succ.append(nid)
+			})
+		}
+		wg.Wait()
+		var bad *found
+		for _, w := range workers {
+			c.res.Transitions += w.transitions
+			c.res.Pruned += w.pruned
+			bound += w.bound
+			w.transitions, w.pruned, w.bound = 0, 0, 0
+			if w.found != nil && (bad == nil || w.found.rank < bad.rank) {
+				bad = w.found
 			}
 		}
-		st.nsucc = uint16(c.succ.len() - succ0)
-		c.queue.release(snap)
-		c.progress(depth)
-		over := ""
-		switch {
-		case c.o.MaxStates > 0 && c.states.len() >= c.o.MaxStates:
-			over = "max-states"
-		case id&1023 == 0 && c.overBudget():
-			over = "memory"
+		if bad != nil {
+			return c.violation(bad.id, bad.move, bad.err)
 		}
-		if over != "" {
-			c.res.Stopped, c.res.StopReason = true, over
-			st.flags |= flagIncomplete
-			c.queue.each(func(id int32) { c.states.at(int(id)).flags |= flagIncomplete })
+		// The next level in rank order: the order a one-worker search
+		// finds its states in.
+		next := make([]queued, 0, len(c.found))
+		for i, d := range c.found {
+			if d.snap != nil {
+				next = append(next, queued{d.snap, int32(c.levelStart + i)})
+			}
+		}
+		slices.SortFunc(next, func(a, b queued) int {
+			return cmp.Compare(c.found[int(a.id)-c.levelStart].rank, c.found[int(b.id)-c.levelStart].rank)
+		})
+		if c.stop.Load() {
+			// MaxStates or memory: what was not expanded is incomplete.
+			c.res.Stopped, c.res.StopReason = true, c.reason
+			for _, q := range level[min(int(claim.Load()), len(level)):] {
+				c.states.at(int(q.id)).flags |= flagIncomplete
+			}
+			for _, q := range next {
+				c.states.at(int(q.id)).flags |= flagIncomplete
+			}
 			return c.finish()
 		}
+		level = next
 	}
 	// BFS: the states at the bound are the frontier it stopped at.
 	c.res.Frontier = bound
 	return c.finish()
+}
+
+// halt stops the search for reason (c.mu held).
+func (c *checker) halt(reason string) {
+	if !c.stop.Load() {
+		c.reason = reason
+		c.stop.Store(true)
+	}
 }
 
 // overBudget samples the memory in use, keeps the peak and reports whether
@@ -291,28 +314,26 @@ func CollisionBound(n int) float64 {
 	return float64(n) * float64(n-1) / 2 / math.Exp2(64)
 }
 
-// hasSucc reports whether the state being expanded, whose successors
-// start at succ[from], already has successor id.
-func (c *checker) hasSucc(from int, id int32) bool {
-	for i := from; i < c.succ.len(); i++ {
-		if *c.succ.at(i) == id {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *checker) add(parent int32, m Move, depth int) {
+// add appends a state (c.mu held, or a single goroutine): goal says both
+// sides are CLOSED, atBound that it lies at the depth bound.
+func (c *checker) add(parent int32, m Move, depth int, goal, atBound bool) {
 	var flags uint8
-	w := c.world
-	if w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed {
+	if goal {
 		flags |= flagGoal
+	}
+	if atBound {
+		flags |= flagIncomplete
 	}
 	c.states.append(stateInfo{parent: parent, move: m, depth: uint16(depth), flags: flags})
 	c.res.States = c.states.len()
 	c.res.MaxDepth = max(c.res.MaxDepth, depth)
 }
 
+func bothClosed(w *proptest.World) bool {
+	return w.State(simnet.A) == machine.StateClosed && w.State(simnet.B) == machine.StateClosed
+}
+
+// progress prints a line about once a second (c.mu held).
 func (c *checker) progress(depth int) {
 	if c.o.Progress == nil {
 		return

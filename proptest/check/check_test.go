@@ -1,8 +1,11 @@
 package check
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/proptest/mutate"
 )
 
 // TestPropertyExhaustive runs the checker at small bounds, with and
@@ -32,18 +35,44 @@ func TestPropertyExhaustive(t *testing.T) {
 	}
 }
 
-// TestDeterministic: the same options explore the same graph.
+// TestDeterministic: the same options explore the same graph, with one
+// worker or several (which path to a state the search keeps, and so what
+// that state reaches, does not depend on which worker got there first).
 func TestDeterministic(t *testing.T) {
-	a, err := Run(Options{Depth: 10, Loss: true})
+	o := Options{Depth: 9, Loss: true, Dup: true, Reorder: true, Workers: 1}
+	a, err := Run(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Run(Options{Depth: 10, Loss: true})
-	if err != nil {
-		t.Fatal(err)
+	for _, workers := range []int{1, 2, 3} {
+		o.Workers = workers
+		b, err := Run(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.States != b.States || a.Transitions != b.Transitions || a.Pruned != b.Pruned || a.Frontier != b.Frontier {
+			t.Fatalf("one worker and %d differ: %+v vs %+v", workers, a, b)
+		}
 	}
-	if a.States != b.States || a.Transitions != b.Transitions || a.Pruned != b.Pruned {
-		t.Fatalf("two runs differ: %+v vs %+v", a, b)
+}
+
+// TestDeterministicCounterexample: several workers find the counterexample
+// one finds, move for move.
+func TestDeterministicCounterexample(t *testing.T) {
+	m := mutate.All()[0]
+	var paths [2]string
+	for i, workers := range []int{1, 2} {
+		res, err := Run(Options{Depth: 14, Writes: -1, Mutation: m, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Violation == nil {
+			t.Fatalf("%d workers: no violation with mutation %s", workers, m.Name)
+		}
+		paths[i] = fmt.Sprint(res.Violation.Path)
+	}
+	if paths[0] != paths[1] {
+		t.Fatalf("counterexamples differ:\n1 worker:  %s\n2 workers: %s", paths[0], paths[1])
 	}
 }
 

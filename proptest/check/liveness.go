@@ -4,26 +4,30 @@ package check
 // path of non-giving-up moves reaches a goal or an incomplete state, or -1.
 func (c *checker) livenessViolation() int32 {
 	n := c.states.len()
-	// Reverse adjacency in CSR form, from the successor lists.
+	// Reverse adjacency in CSR form, from the successor records (the
+	// state, how many, their numbers).
 	start := make([]int32, n+1)
-	for i, e := 0, 0; i < n; i++ {
-		for k := int(c.states.at(i).nsucc); k > 0; k-- {
-			start[*c.succ.at(e)+1]++
-			e++
+	edges := 0
+	for e := 0; e < c.succ.len(); {
+		k := int(*c.succ.at(e + 1))
+		for to := range c.succ.span(e+2, k) {
+			start[to+1]++
 		}
+		e += 2 + k
+		edges += k
 	}
 	for i := 1; i <= n; i++ {
 		start[i] += start[i-1]
 	}
 	fill := append([]int32(nil), start[:n]...)
-	pred := make([]int32, c.succ.len())
-	for i, e := 0, 0; i < n; i++ {
-		for k := int(c.states.at(i).nsucc); k > 0; k-- {
-			to := *c.succ.at(e)
-			pred[fill[to]] = int32(i)
+	pred := make([]int32, edges)
+	for e := 0; e < c.succ.len(); {
+		from, k := *c.succ.at(e), int(*c.succ.at(e + 1))
+		for to := range c.succ.span(e+2, k) {
+			pred[fill[to]] = from
 			fill[to]++
-			e++
 		}
+		e += 2 + k
 	}
 	fill = nil
 	c.succ = chunked[int32]{} // no longer needed: let it go before the search

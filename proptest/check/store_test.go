@@ -28,49 +28,30 @@ func TestChunked(t *testing.T) {
 	}
 }
 
-// TestSnapQueue: first in, first out, across growth of the ring; a
-// released snapshot is the next one handed out, and one not released is
-// never handed out twice.
-func TestSnapQueue(t *testing.T) {
-	var q snapQueue
+// TestWorkerAlloc: a freed snapshot is the next one handed out, and one
+// not freed is never handed out twice.
+func TestWorkerAlloc(t *testing.T) {
+	var w worker
 	live := map[*proptest.Snapshot]bool{}
-	next, want := int32(0), int32(0)
-	for round := 0; round < 5000; round++ {
-		for k := 0; k < 1+round%3; k++ { // the queue grows: more pushes than pops
-			s := q.push(next)
+	var held []*proptest.Snapshot
+	for round := 0; round < 3000; round++ {
+		for k := 0; k < 1+round%3; k++ { // more taken than freed: slabs grow
+			s := w.alloc()
 			if live[s] {
-				t.Fatalf("push %d: snapshot %p is already queued", next, s)
+				t.Fatalf("round %d: snapshot %p handed out twice", round, s)
 			}
 			live[s] = true
-			next++
+			held = append(held, s)
 		}
-		s, id := q.pop()
-		if id != want {
-			t.Fatalf("pop = %d, want %d", id, want)
-		}
-		want++
+		s := held[0]
+		held = held[1:]
 		delete(live, s)
-		q.release(s)
-		if got := q.push(next); got != s {
-			t.Fatalf("push after release got %p, want the released %p", got, s)
+		w.free = append(w.free, s)
+		if got := w.alloc(); got != s {
+			t.Fatalf("alloc after free got %p, want the freed %p", got, s)
 		}
 		live[s] = true
-		next++
-	}
-	if q.len() != int(next-want) {
-		t.Fatalf("len %d, want %d", q.len(), next-want)
-	}
-	var ids []int32
-	q.each(func(id int32) { ids = append(ids, id) })
-	for i, id := range ids {
-		if id != want+int32(i) {
-			t.Fatalf("each: element %d is %d, want %d", i, id, want+int32(i))
-		}
-	}
-	for i := 0; q.len() > 0; i++ {
-		if _, id := q.pop(); id != want+int32(i) {
-			t.Fatalf("draining: pop = %d, want %d", id, want+int32(i))
-		}
+		held = append(held, s)
 	}
 }
 

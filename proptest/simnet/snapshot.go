@@ -51,11 +51,12 @@ func (n *Net) Save(s *Snapshot) {
 	s.now, s.nextID, s.stats = n.now, n.nextID, n.stats
 }
 
-// Restore makes n as it was when s was saved into it. The Conns keep the
-// Config they were saved with: save and restore within one Net.
+// Restore makes n as it was when s was saved. The Conns keep their own
+// Config, whose Observer is n: a snapshot saved in one Net may be restored
+// into another built from the same Options (the checker's workers do).
 func (n *Net) Restore(s *Snapshot) {
 	for i := range n.conn {
-		s.conn[i].CopyTo(n.conn[i])
+		s.conn[i].CopyStateTo(n.conn[i]) // n's Config: its Observer is n
 	}
 	for i := range n.link {
 		n.link[i] = append(n.link[i][:0], s.link[i]...)

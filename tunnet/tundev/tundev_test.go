@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -299,4 +300,141 @@ func fold(s uint32) uint16 {
 		s = s>>16 + s&0xffff
 	}
 	return uint16(s)
+}
+
+// TestQueues opens a TUN with two queues. The kernel spreads flows over
+// both, and sends each flow to the queue its packets were last written to:
+// the steering the stack relies on to read and write a flow on one queue.
+func TestQueues(t *testing.T) {
+	requireTUN(t)
+	const queues, flows = 2, 16
+	d, err := OpenQueues("tcpfsmq0", 1500, queues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.Queues() != queues || !d.Offloads() {
+		t.Fatalf("queues %d offloads %v", d.Queues(), d.Offloads())
+	}
+	if ifi, err := net.InterfaceByName("tcpfsmq0"); err != nil || ifi.MTU != 1500 {
+		t.Fatalf("kernel sees %+v, %v", ifi, err)
+	}
+	if err := d.AddAddr(local4); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetUp(); err != nil {
+		t.Fatal(err)
+	}
+	type arrival struct {
+		q    int
+		port uint16 // the remote port a UDP datagram went to
+	}
+	arrivals := make(chan arrival, 1024)
+	var wg sync.WaitGroup
+	d.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for q := range queues {
+		wg.Go(func() {
+			bufs := make([][]byte, d.BatchSize())
+			for i := range bufs {
+				bufs[i] = make([]byte, 1500)
+			}
+			sizes := make([]int, len(bufs))
+			for {
+				n, err := d.ReadQueue(q, bufs, sizes, 0)
+				if err != nil {
+					return
+				}
+				for i := range n {
+					if dst, proto, udp := parseIP(bufs[i][:sizes[i]]); dst == remote4 && proto == 17 && len(udp) >= 8 {
+						arrivals <- arrival{q, binary.BigEndian.Uint16(udp[2:])}
+					}
+				}
+			}
+		})
+	}
+	defer wg.Wait()
+	defer d.Close()
+
+	socks := make([]*net.UDPConn, flows)
+	for i := range socks {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local4.Addr(), uint16(7000+i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		socks[i] = c
+	}
+	// collect sends one datagram per flow (again every 200 ms, as the
+	// link may still be coming up) until each has arrived, and returns
+	// the queue each arrived on.
+	collect := func(what string) []int {
+		t.Helper()
+		got := make([]int, flows)
+		for i := range got {
+			got[i] = -1
+		}
+		for left, deadline := flows, time.Now().Add(5*time.Second); left > 0; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d of %d flows never arrived", what, left, flows)
+			}
+			for i, c := range socks {
+				if got[i] < 0 {
+					c.WriteToUDPAddrPort([]byte("x"), netip.AddrPortFrom(remote4, uint16(9000+i)))
+				}
+			}
+			for wait := time.After(200 * time.Millisecond); left > 0; {
+				select {
+				case a := <-arrivals:
+					if i := int(a.port) - 9000; i >= 0 && i < flows && got[i] < 0 {
+						got[i], left = a.q, left-1
+					}
+					continue
+				case <-wait:
+				}
+				break
+			}
+		}
+		return got
+	}
+	spread := collect("before any write")
+	if !slices.Contains(spread, 0) || !slices.Contains(spread, 1) {
+		t.Errorf("%d flows all on one queue: %v", flows, spread)
+	}
+	// Write one datagram of each flow from the remote end into queue
+	// i%2: the kernel's answers must then come out of that queue.
+	for i := range flows {
+		pkt := udp4(remote4, local4.Addr(), uint16(9000+i), uint16(7000+i), []byte("y"))
+		buf := make([]byte, Headroom+len(pkt))
+		copy(buf[Headroom:], pkt)
+		if err := d.WriteQueue(i%queues, [][]byte{buf}, Headroom); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range socks {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := c.ReadFromUDPAddrPort(make([]byte, 16)); err != nil {
+			t.Fatalf("flow %d: the datagram written to queue %d: %v", i, i%queues, err)
+		}
+	}
+	steered := collect("after writes")
+	for i, q := range steered {
+		if q != i%queues {
+			t.Errorf("flow %d written to queue %d came back on queue %d (all: %v)", i, i%queues, q, steered)
+		}
+	}
+}
+
+// udp4 builds an IPv4 UDP datagram (checksum 0: none, as IPv4 allows).
+func udp4(src, dst netip.Addr, sport, dport uint16, payload []byte) []byte {
+	p := make([]byte, 28+len(payload))
+	p[0], p[8], p[9] = 0x45, 64, 17
+	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
+	copy(p[12:], src.AsSlice())
+	copy(p[16:], dst.AsSlice())
+	binary.BigEndian.PutUint16(p[10:], ^fold(sum(0, p[:20])))
+	binary.BigEndian.PutUint16(p[20:], sport)
+	binary.BigEndian.PutUint16(p[22:], dport)
+	binary.BigEndian.PutUint16(p[24:], uint16(8+len(payload)))
+	copy(p[28:], payload)
+	return p
 }

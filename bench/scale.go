@@ -78,6 +78,11 @@ func measureScale(su setup, n int64) ([numScaleFigs]float64, error) {
 		return figs, fmt.Errorf("setting up: %w", err)
 	}
 	defer s.Close()
+	stopCPU := func() {}
+	if runtime.GOMAXPROCS(0) > 1 {
+		stopCPU = startCPUProfile(su.name) // -profile: the two-core run
+	}
+	defer stopCPU()
 	rate, _, _, err := connRate(s, connSpan, scaleFlows)
 	if err != nil {
 		return figs, fmt.Errorf("connections: %w", err)

@@ -496,7 +496,11 @@ func (c *Conn) clearTCB() {
 	ooo, sacked := c.t.ooo, c.t.sacked
 	ooo.clear()
 	sacked.clear()
-	c.t = tcb{ooo: ooo, sacked: sacked}
+	// Zeroed in place, then the storage put back: a composite literal
+	// would build the 600-byte TCB on the stack first, in every frame
+	// this is inlined into (the generated dispatcher's, once per rule).
+	c.t = tcb{}
+	c.t.ooo, c.t.sacked = ooo, sacked
 	c.snd.empty()
 	c.rcv.empty()
 	c.ackPending, c.sackOwed = false, false

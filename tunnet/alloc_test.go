@@ -94,7 +94,7 @@ func (h *hotPath) deliver(tb testing.TB, flags uint8, payload []byte) {
 		tb.Fatal(err)
 	}
 	h.rx.now = h.s.now()
-	h.rx.deliver(h.pkt[:n])
+	h.rx.deliver(h.pkt[:n], false)
 	h.s.flushTx(h.rx.tx)
 }
 

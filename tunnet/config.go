@@ -51,6 +51,12 @@ type Config struct {
 	// directions.
 	Faults faults.Config
 
+	// SplitSuperSegments makes the stack read a device with offloads (a
+	// WholeReader) as MTU-sized packets, split and checksummed by the
+	// wireguard package, rather than whole (see WholeReader). Faults imply
+	// it. For comparison and diagnosis.
+	SplitSuperSegments bool
+
 	// Pcap, if set, records every packet that crossed the device: inbound
 	// packets as read (before input faults), outbound packets as written
 	// (after output faults).

@@ -115,7 +115,7 @@ func (tx *txBatch) emitOut(_ faults.Direction, pkt []byte) {
 // emitFlushed receives packets the injector releases from the timer loop.
 func (rx *rxState) emitFlushed(dir faults.Direction, pkt []byte) {
 	if dir == faults.In {
-		rx.deliver(pkt)
+		rx.deliver(pkt, false)
 		return
 	}
 	rx.tx.direct = append(rx.tx.direct, rx.tx.copySpare(pkt))

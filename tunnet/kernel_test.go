@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/tcpfsm/tcpfsm/internal/netns"
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/tunnet/faults"
+	"github.com/tcpfsm/tcpfsm/tunnet/header"
 )
 
 // pattern is a reader of n pseudo-random bytes (seeded), cheap to produce
@@ -152,6 +154,63 @@ func TestKernelClientToStack(t *testing.T) {
 			}
 			if err := <-srv; err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// largestIn records the largest packet the stack read for one address.
+type largestIn struct {
+	to  netip.Addr
+	max atomic.Int64
+}
+
+func (l *largestIn) WritePacket(_ time.Time, pkt []byte) error {
+	var p header.Packet
+	if header.DecodeUnchecked(pkt, &p) == nil && p.Dst == l.to && int64(len(pkt)) > l.max.Load() {
+		l.max.Store(int64(len(pkt)))
+	}
+	return nil
+}
+
+// TestKernelSuperSegments: on a TUN with offloads the stack takes the
+// kernel's TSO super-segments whole (packets beyond the MTU reach the
+// machine) and the bytes arrive intact; with SplitSuperSegments it sees
+// only MTU-sized packets.
+func TestKernelSuperSegments(t *testing.T) {
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprintf("split=%v", split), func(t *testing.T) {
+			rec := &largestIn{}
+			e := newKernelEnv(t, func(c *Config) {
+				c.SplitSuperSegments = split
+				c.Pcap = rec
+				rec.to = c.Addrs[0]
+			})
+			ln, err := e.s.Listen("tcp", e.stackAddr(5003))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			srv := serveOne(ln, hashServer)
+			c, err := net.Dial("tcp", e.stackAddr(5003))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			const n = 16 << 20
+			if err := sendAndHash(c, 7, n); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-srv; err != nil {
+				t.Fatal(err)
+			}
+			largest := rec.max.Load()
+			t.Logf("largest packet read: %d bytes (MTU %d)", largest, e.s.MTU())
+			if !split && largest <= int64(e.s.MTU()) {
+				t.Errorf("the largest packet read was %d bytes: no super-segment reached the stack whole", largest)
+			}
+			if split && largest > int64(e.s.MTU()) {
+				t.Errorf("with SplitSuperSegments a packet of %d bytes was read", largest)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tcpfsm/tcpfsm/machine"
 	"github.com/tcpfsm/tcpfsm/tunnet/faults"
 	"github.com/tcpfsm/tcpfsm/tunnet/header"
+	"github.com/tcpfsm/tcpfsm/tunnet/tundev"
 )
 
 // Stack is one TCP/IP endpoint on one packet device: the demultiplexer, the
@@ -106,8 +107,14 @@ func New(cfg Config) (*Stack, error) {
 		s.mq = mq
 	}
 	s.wg.Add(1 + s.queues())
+	wr, whole := cfg.Device.(WholeReader)
+	whole = whole && wr.Offloads() && !cfg.Faults.Active() && !cfg.SplitSuperSegments
 	for q := range s.queues() {
-		go s.readLoop(q)
+		if whole {
+			go s.readWholeLoop(q, wr)
+		} else {
+			go s.readLoop(q)
+		}
 	}
 	go s.timers.loop()
 	if cfg.CloseWaitWarn > 0 && cfg.Warn != nil {
@@ -249,43 +256,112 @@ func (s *Stack) readLoop(q int) {
 		bufs[i] = make([]byte, size)
 	}
 	sizes := make([]int, batch)
-	r := &rxState{s: s, tx: s.newTx()}
-	r.tx.rxQueue = q
-	r.emit = r.emitFlushed // bound once: no allocation per packet
-	consecutiveErrs := 0
+	pkts := make([][]byte, batch)
+	r := s.newRx(q)
+	var errs readErrs
 	for {
 		n, err := s.read(q, bufs, sizes)
 		// A batch can end in an error after n good packets (wireguard's
 		// tun reports ErrTooManySegments that way): take them first.
-		if n > 0 {
-			s.handleBatch(r, bufs[:n], sizes)
+		for i := range n {
+			pkts[i] = bufs[i][s.headroom : s.headroom+sizes[i]]
 		}
-		if err != nil {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
-			if isTransientReadErr(err) && consecutiveErrs < 100 {
-				consecutiveErrs++
-				s.counters.readErrors.Add(1)
-				continue
-			}
-			s.readOnce.Do(func() { s.readErr = fmt.Errorf("tunnet: device read: %w", err) })
-			go s.Close() // cannot Close here: Close waits for this goroutine
+		if n > 0 {
+			s.handleBatch(r, pkts[:n], nil)
+		}
+		if err != nil && errs.fatal(s, err) {
 			return
 		}
-		consecutiveErrs = 0
+		errs.ok()
 	}
+}
+
+// Whole reads: how many packets one batch takes at most, and the space
+// they are read into (a super-segment needs tundev.WholeBufSize; small
+// packets, ACKs, pack in by the hundred).
+const (
+	wholeBatch = 128
+	wholeArena = 4 * (Headroom + tundev.WholeBufSize)
+)
+
+// readWholeLoop is readLoop for a WholeReader: the first packet of a batch
+// is waited for, the rest are what the queue already holds. Finding out
+// that it holds nothing costs a system call; after a batch of one packet
+// (an ACK stream, a ping-pong) the reader asks only every eighth time.
+func (s *Stack) readWholeLoop(q int, wr WholeReader) {
+	defer s.wg.Done()
+	arena := make([]byte, wholeArena)
+	pkts := make([][]byte, 0, wholeBatch)
+	verified := make([]bool, 0, wholeBatch)
+	r := s.newRx(q)
+	var errs readErrs
+	for round := 0; ; round++ {
+		more := len(pkts) > 1 || round%8 == 0
+		pkts, verified = pkts[:0], verified[:0]
+		var err error
+		for pos := 0; len(pkts) < wholeBatch && len(arena)-pos >= Headroom+tundev.WholeBufSize; {
+			if len(pkts) == 1 && !more {
+				break
+			}
+			n, ok, e := wr.ReadWhole(q, arena[pos:], Headroom, len(pkts) == 0)
+			if e != nil {
+				if !errors.Is(e, tundev.ErrWouldBlock) {
+					err = e
+				}
+				break
+			}
+			pkts = append(pkts, arena[pos+Headroom:pos+Headroom+n])
+			verified = append(verified, ok)
+			pos += (Headroom + n + 63) &^ 63
+		}
+		if len(pkts) > 0 {
+			s.handleBatch(r, pkts, verified)
+		}
+		if err != nil && errs.fatal(s, err) {
+			return
+		}
+		errs.ok()
+	}
+}
+
+// newRx is the state of queue q's reader.
+func (s *Stack) newRx(q int) *rxState {
+	r := &rxState{s: s, tx: s.newTx()}
+	r.tx.rxQueue = q
+	r.emit = r.emitFlushed // bound once: no allocation per packet
+	return r
+}
+
+// readErrs counts a reader's consecutive transient errors.
+type readErrs int
+
+func (e *readErrs) ok() { *e = 0 }
+
+// fatal reports whether err stops the reader: the stack is closing, or the
+// device failed (then it records why and closes the stack).
+func (e *readErrs) fatal(s *Stack, err error) bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+	}
+	if isTransientReadErr(err) && *e < 100 {
+		*e++
+		s.counters.readErrors.Add(1)
+		return false
+	}
+	s.readOnce.Do(func() { s.readErr = fmt.Errorf("tunnet: device read: %w", err) })
+	go s.Close() // cannot Close here: Close waits for this goroutine
+	return true
 }
 
 // handleBatch takes one batch of packets read from the device: pcap, input
 // faults, decode and delivery, then one flush of everything it sent.
-func (s *Stack) handleBatch(r *rxState, bufs [][]byte, sizes []int) {
+// verified[i] says packet i's checksums need no check (nil: all do).
+func (s *Stack) handleBatch(r *rxState, pkts [][]byte, verified []bool) {
 	r.now = s.now()
 	ts := time.Time{}
-	for i := range bufs {
-		pkt := bufs[i][s.headroom : s.headroom+sizes[i]]
+	for i, pkt := range pkts {
 		s.counters.packetsIn.Add(1)
 		s.counters.bytesIn.Add(uint64(len(pkt)))
 		if s.cfg.Pcap != nil {
@@ -298,7 +374,7 @@ func (s *Stack) handleBatch(r *rxState, bufs [][]byte, sizes []int) {
 			s.faultsIn(pkt, r.emit)
 			continue
 		}
-		r.deliver(pkt)
+		r.deliver(pkt, verified != nil && verified[i])
 	}
 	s.flushTx(r.tx)
 }
@@ -323,11 +399,16 @@ type rxState struct {
 	emit faults.EmitFunc
 }
 
-// deliver decodes one packet and hands its segment to the stack.
-func (r *rxState) deliver(b []byte) {
+// deliver decodes one packet and hands its segment to the stack; verified
+// says its checksums need no check.
+func (r *rxState) deliver(b []byte, verified bool) {
 	s := r.s
 	p := &r.pkt
-	if err := header.Decode(b, p); err != nil {
+	decode := header.Decode
+	if verified {
+		decode = header.DecodeUnchecked
+	}
+	if err := decode(b, p); err != nil {
 		s.counters.decode.Count(err)
 		return
 	}

@@ -20,6 +20,7 @@ const Headroom = 16
 type Device struct {
 	dev     tun.Device   // queue 0
 	queues  []tun.Device // every queue, dev first
+	whole   []*wholeReader
 	name    string
 	mtu     int
 	index   int
@@ -43,7 +44,7 @@ func Open(name string, mtu int) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tundev: creating TUN %q: %w", name, err)
 	}
-	d := &Device{dev: dev, queues: []tun.Device{dev}, mtu: mtu, drained: make(chan struct{})}
+	d := &Device{dev: dev, mtu: mtu, drained: make(chan struct{})}
 	// The wireguard device reports link events on a small channel and
 	// blocks its monitor goroutines when nobody reads it: drain it until
 	// Close closes it.
@@ -52,6 +53,10 @@ func Open(name string, mtu int) (*Device, error) {
 		for range dev.Events() {
 		}
 	}()
+	if err := d.addQueue(dev); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if d.name, err = dev.Name(); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("tundev: name of new TUN: %w", err)
@@ -63,6 +68,18 @@ func Open(name string, mtu int) (*Device, error) {
 	}
 	d.index = ifi.Index
 	return d, nil
+}
+
+// addQueue adds an opened queue to d (so that Close closes it, even when
+// addQueue fails).
+func (d *Device) addQueue(q tun.Device) error {
+	d.queues = append(d.queues, q)
+	r, err := newWholeReader(q.File())
+	if err != nil {
+		return fmt.Errorf("tundev: queue %d: %w", len(d.queues)-1, err)
+	}
+	d.whole = append(d.whole, r)
+	return nil
 }
 
 // OpenQueues creates the TUN device name with n queues (IFF_MULTI_QUEUE),
@@ -92,11 +109,13 @@ func OpenQueues(name string, mtu, n int) (*Device, error) {
 	close(d.drained) // unmonitored queues send no events
 	for i := range n {
 		q, qname, err := openQueue(name)
+		if err == nil {
+			err = d.addQueue(q)
+		}
 		if err != nil {
 			d.Close()
 			return nil, fmt.Errorf("tundev: opening queue %d of TUN %q: %w", i, name, err)
 		}
-		d.queues = append(d.queues, q)
 		name = qname // the kernel's name: tun%d resolved
 	}
 	d.dev, d.name = d.queues[0], name

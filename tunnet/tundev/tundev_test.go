@@ -438,3 +438,81 @@ func udp4(src, dst netip.Addr, sport, dport uint16, payload []byte) []byte {
 	copy(p[28:], payload)
 	return p
 }
+
+// TestReadWhole: ReadWhole hands over what the kernel sends and says which
+// checksums need checking. A datagram the kernel sends itself has its
+// checksum left to offload (verified: nothing to check, and the field
+// holds only the pseudo-header sum); a packet the kernel only forwards,
+// from the TUN back into it, was never checked by anyone (not verified:
+// the stack must check it), and keeps its checksum, even a wrong one.
+func TestReadWhole(t *testing.T) {
+	requireTUN(t)
+	for path, v := range map[string]string{
+		"/proc/sys/net/ipv4/ip_forward":                  "1",
+		"/proc/sys/net/ipv4/conf/all/rp_filter":          "0",
+		"/proc/sys/net/ipv4/conf/default/rp_filter":      "0",
+		"/proc/sys/net/ipv4/conf/all/send_redirects":     "0",
+		"/proc/sys/net/ipv4/conf/default/send_redirects": "0",
+	} {
+		if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := openConfigured(t)
+	if _, _, err := d.ReadWhole(0, make([]byte, 100), Headroom, false); err == nil {
+		t.Error("ReadWhole with a short buffer succeeded")
+	}
+	buf := make([]byte, Headroom+WholeBufSize)
+	// read returns the next UDP packet to remote4 port, waiting up to 5 s.
+	read := func(port uint16) ([]byte, bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			n, verified, err := d.ReadWhole(0, buf, Headroom, false)
+			if errors.Is(err, ErrWouldBlock) {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := buf[Headroom : Headroom+n]
+			if dst, proto, udp := parseIP(p); dst == remote4 && proto == 17 && len(udp) >= 8 && binary.BigEndian.Uint16(udp[2:]) == port {
+				return bytes.Clone(p), verified
+			}
+		}
+		t.Fatalf("no UDP packet to %v:%d", remote4, port)
+		return nil, false
+	}
+
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(remote4, 7001)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	payload := bytes.Repeat([]byte("tcpfsm"), 200)
+	c.Write(payload)
+	p, verified := read(7001)
+	if !verified {
+		t.Error("a datagram the kernel sent itself came unverified")
+	}
+	if len(p) != 28+len(payload) || !bytes.Equal(p[28:], payload) {
+		t.Errorf("datagram of %d bytes read as %d", 28+len(payload), len(p))
+	}
+
+	// From 10.99.0.3 to remote4, both behind the TUN: the kernel routes it
+	// back out. The UDP checksum is wrong on purpose.
+	fwd := udp4(netip.MustParseAddr("10.99.0.3"), remote4, 5000, 7002, []byte("forwarded"))
+	binary.BigEndian.PutUint16(fwd[26:], 0xbad0)
+	wb := make([]byte, Headroom+len(fwd))
+	copy(wb[Headroom:], fwd)
+	if err := d.WriteBatch([][]byte{wb}, Headroom); err != nil {
+		t.Fatal(err)
+	}
+	p, verified = read(7002)
+	if verified {
+		t.Error("a packet the kernel forwarded without checking came verified")
+	}
+	if got := binary.BigEndian.Uint16(p[26:]); got != 0xbad0 {
+		t.Errorf("forwarded checksum %#x, want the one written, 0xbad0", got)
+	}
+}

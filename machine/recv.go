@@ -147,7 +147,28 @@ func (c *Conn) deliver() {
 		c.rcv.head = 0
 	}
 	c.un = k
-	if t.irsValid && !t.finRcvd && t.rcvNxt+c.rcvWindow() != t.rcvAdv {
+	if t.irsValid && !t.finRcvd && c.windowUpdateDue() {
 		c.ackPending = true // a window update (RFC 9293 3.8.6.2.2)
 	}
+}
+
+// windowUpdateDue reports whether a read owes the peer a window update: it
+// moved the window's right edge, and the window is now at least twice what
+// the peer may still send of the one it was given (Linux's rule,
+// tcp_cleanup_rbuf). RFC 9293 leaves when to send the update open; a peer
+// with half the window or more still open keeps sending, and the ACKs of
+// that text carry the new edge, so an update per read would only cost a
+// segment each (a bulk receiver reading 32 KiB at a time sent one per
+// read).
+func (c *Conn) windowUpdateDue() bool {
+	t := &c.t
+	wnd := c.rcvWindow()
+	if t.rcvNxt+wnd == t.rcvAdv {
+		return false
+	}
+	var left uint32
+	if SeqGT(t.rcvAdv, t.rcvNxt) {
+		left = t.rcvAdv - t.rcvNxt
+	}
+	return uint64(wnd) >= 2*uint64(left)
 }

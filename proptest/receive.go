@@ -118,7 +118,10 @@ func (w *World) isPeerText(s simnet.Side, v *machine.Vars, in *machine.Segment, 
 // min(len(buffer), readable) bytes; it reports end of data (io.EOF) exactly
 // when it was asked for bytes, none is readable and the peer's FIN has been
 // taken; and when reading moves the right edge of the window it would
-// advertise, the call itself sends the window update (RFC 9293 3.8.6.2.2).
+// advertise to at least twice what the peer may still send, the call
+// itself sends the window update (RFC 9293 3.8.6.2.2; the doubling is
+// Linux's rule), and when it leaves the edge where it was, it sends
+// nothing.
 func (w *World) checkReceive(r *simnet.Record, g *flowGhost) {
 	if r.Kind != simnet.Call || r.Call != "read" || len(r.Steps) != 1 || r.Steps[0].Rule != machine.RuleAnyReceive {
 		return
@@ -150,9 +153,21 @@ func (w *World) checkReceive(r *simnet.Record, g *flowGhost) {
 	// granularity (RFC 7323 2.3): within that, it has not moved.
 	gran := uint32(1)<<g.opt.sendShift() - 1
 	moved := a.RcvNxt+a.RcvWnd-g.advEdge > gran
-	if moved && r.N > 0 && len(r.Out) == 0 {
-		w.fail(32, "%v in %v read %d bytes, which moves the window's right edge from %d to %d, but sent no window update",
-			r.Side, r.To, r.N, g.advEdge, a.RcvNxt+a.RcvWnd)
+	// What the peer may still send of the window it saw (with a scale,
+	// up to gran more than the edge it saw).
+	var left uint32
+	if machine.SeqGT(g.advEdge, a.RcvNxt) {
+		left = g.advEdge - a.RcvNxt
+	}
+	doubled := uint64(a.RcvWnd) >= 2*(uint64(left)+uint64(gran))
+	if moved && doubled && r.N > 0 && len(r.Out) == 0 {
+		w.fail(32, "%v in %v read %d bytes, which moves the window's right edge from %d to %d and opens a window of %d with %d left of the last, but sent no window update",
+			r.Side, r.To, r.N, g.advEdge, a.RcvNxt+a.RcvWnd, a.RcvWnd, left)
+		return
+	}
+	if moved && !doubled && gran == 0 && len(r.Out) > 0 {
+		w.fail(32, "%v in %v read %d bytes, which opens a window of %d with %d of the last still open (less than twice), but sent %v",
+			r.Side, r.To, r.N, a.RcvWnd, left, formatSegs(r.Out))
 		return
 	}
 	// (With a window scale, an edge that moved by less than the scale's

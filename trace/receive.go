@@ -25,6 +25,10 @@ var _ machine.Actions = (*rx)(nil)
 func receive(e, from *end, s *Segment) (machine.Event, machine.Rule) {
 	r := &e.rx // in the end, not on the stack: an Actions value would escape
 	*r = rx{to: e, from: from, s: s}
+	if e.rcvSeenSet && s.Flags&(machine.SYN|machine.RST) == 0 && (s.Len > 0 || s.Flags&machine.FIN != 0) &&
+		machine.SeqGT(s.Seq, e.rcvNxt) && machine.SeqLEQ(s.Seq, e.rcvSeen) {
+		e.rcvNxt = s.Seq // the text before it is on its way (rcvSeen)
+	}
 	ev := r.classify()
 	st, rule := machine.Step(e.state, ev, r)
 	if r.owe != 0 {
@@ -279,14 +283,23 @@ func (r *rx) AcceptText() {
 	end := start + uint32(s.Len)
 	if machine.SeqLEQ(start, e.rcvNxt) && machine.SeqGT(end, e.rcvNxt) {
 		e.rcvNxt = end
+		e.seen()
 	}
 	r.owe |= oweAck
+}
+
+// seen records rcvNxt as in-order text the capture saw go to e.
+func (e *end) seen() {
+	if !e.rcvSeenSet || machine.SeqGT(e.rcvNxt, e.rcvSeen) {
+		e.rcvSeen, e.rcvSeenSet = e.rcvNxt, true
+	}
 }
 
 func (r *rx) AcceptFin() {
 	e, s := r.to, r.s
 	e.finRcvd = true
 	e.rcvNxt = s.Seq + uint32(s.Len) + 1
+	e.seen()
 	r.owe |= oweAck
 }
 

@@ -125,6 +125,8 @@ var plantedBugs = []planted{
 		[]edit{{"ranges.go", "\t\tb.n -= j - i - 1\n", "\n"}}},
 	{"no-window-update", 32, "a RECEIVE that opens the window sends no window update",
 		[]edit{{"recv.go", "\t\tc.ackPending = true // a window update (RFC 9293 3.8.6.2.2)\n", "\n"}}},
+	{"window-update-every-read", 32, "every read that moves the window's right edge sends a window update, even with half the window or more still open to the peer",
+		[]edit{{"recv.go", "\treturn uint64(wnd) >= 2*uint64(left)\n", "\treturn uint64(wnd) >= 0*uint64(left)\n"}}},
 	{"zero-window-silent", 33, "text refused by a zero window is not acknowledged",
 		[]edit{{"recv.go", "\t\tc.ackPending = true // text refused by a zero window: say so\n", "\n"}}},
 	{"no-rtt-sample", 34, "no segment is ever timed: the RTO never learns the path",

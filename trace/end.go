@@ -28,14 +28,14 @@ type end struct {
 	rcvNxt uint32 // next sequence number it expects from the peer
 	// rcvEdge is the right edge of the window it last advertised (ACK +
 	// window): text beyond it is beyond the window.
-	rcvEdge      uint32
-	rcvEdgeSet   bool
+	rcvEdge    uint32
+	rcvEdgeSet bool
 	// rcvSeen is one past the in-order text (and FIN) the capture saw go
 	// to it. Its ACKs set rcvNxt back when they are older than that text
 	// (a capture away from its end sees them late); the text is then in
 	// flight, not lost, and a segment that follows it is in order.
-	rcvSeen    uint32
-	rcvSeenSet bool
+	rcvSeen      uint32
+	rcvSeenSet   bool
 	inOrder      bool   // the capture sees its segments in the order it sent them (Options.At)
 	lastAck      uint32 // the highest ACK number it has sent
 	ackSent      bool

@@ -43,7 +43,7 @@ func (e edit) path(root string) string {
 var plantedBugs = []planted{
 	// Invariants 1-20 (design.md).
 	{"closed-keeps-timers", 1, "delete_tcb leaves the timers armed: a CLOSED connection still has a timer",
-		[]edit{{"tcb.go", "\tc.t = tcb{ooo: ooo, sacked: sacked}\n", "\tc.t = tcb{ooo: ooo, sacked: sacked, armed: c.t.armed, deadline: c.t.deadline}\n"}}},
+		[]edit{{"tcb.go", "\tc.t = tcb{}\n\tc.t.ooo, c.t.sacked = ooo, sacked\n", "\tarmed, deadline := c.t.armed, c.t.deadline\n\tc.t = tcb{}\n\tc.t.ooo, c.t.sacked = ooo, sacked\n\tc.t.armed, c.t.deadline = armed, deadline\n"}}},
 	{"no-wrap", 5, "sequence comparisons are plain integer comparisons, not modulo 2^32 (invariant 2 is how the runs are built, next to 2^32; the bug shows where they cross it)",
 		[]edit{{"segment.go", "func SeqLT(a, b uint32) bool { return int32(a-b) < 0 }", "func SeqLT(a, b uint32) bool { return a < b }"}}},
 	{"synack-acks-x", 4, "the SYN+ACK acknowledges the peer's ISN x, not x+1",

@@ -23,9 +23,18 @@
 //     (cap >= offset+65535 lets it always do so); so WriteBatch modifies the
 //     buffers it is given.
 //
-// The stack itself therefore only ever sees MTU-sized packets. A later
-// version that wants whole super-segments (to skip the split and the
-// coalescing) can use Tun to reach the wireguard device or its file.
+// ReadWhole reads a queue without the wireguard package: one packet per
+// read(2) as the kernel wrote it, a TSO super-segment left whole (up to
+// WholeBufSize bytes), with whether its checksums need checking (the
+// virtio-net header's NEEDS_CSUM or DATA_VALID say the kernel made or
+// verified the packet). tunnet reads so, and writes through WriteBatch.
+//
+// # Queues
+//
+// OpenQueues opens the device with IFF_MULTI_QUEUE and n queues, each its
+// own file descriptor with its own offloads; ReadQueue, WriteQueue and
+// ReadWhole take the queue. The kernel sends each flow to one queue: the
+// one its packets were last written to, else one its hash picks.
 //
 // # Addresses
 //

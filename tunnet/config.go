@@ -51,10 +51,11 @@ type Config struct {
 	// directions.
 	Faults faults.Config
 
-	// SplitSuperSegments makes the stack read a device with offloads (a
-	// WholeReader) as MTU-sized packets, split and checksummed by the
-	// wireguard package, rather than whole (see WholeReader). Faults imply
-	// it. For comparison and diagnosis.
+	// SplitSuperSegments makes the stack read and write a device with
+	// offloads in MTU-sized packets with complete checksums, split and
+	// coalesced by the wireguard package, rather than handling TSO
+	// super-segments itself (see WholeReader and WholeWriter). Faults
+	// imply it. For comparison and diagnosis.
 	SplitSuperSegments bool
 
 	// Pcap, if set, records every packet that crossed the device: inbound

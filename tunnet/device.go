@@ -49,6 +49,18 @@ type WholeReader interface {
 	ReadWhole(q int, b []byte, offset int, wait bool) (n int, verified bool, err error)
 }
 
+// WholeWriter is a Device that takes TCP packets whose checksum it
+// completes and TSO super-segments it cuts up (see
+// tundev.Device.WriteWhole). Unless faults are injected, the stack then
+// leaves checksums to the kernel and joins a connection's consecutive
+// full-sized segments of one batch into one packet of up to 64 KiB, as
+// Linux's TSO hands its NIC: one write and one pass over the data where
+// the wireguard package's coalescing took a second copy and checksum.
+type WholeWriter interface {
+	Offloads() bool
+	WriteWhole(q int, pkt []byte, offset, gsoSize int) error
+}
+
 // Headroom is the offset the stack reserves in front of each packet it
 // reads or writes.
 const Headroom = tundev.Headroom
@@ -56,4 +68,5 @@ const Headroom = tundev.Headroom
 var (
 	_ MultiQueueDevice = (*tundev.Device)(nil)
 	_ WholeReader      = (*tundev.Device)(nil)
+	_ WholeWriter      = (*tundev.Device)(nil)
 )

@@ -159,32 +159,41 @@ func TestKernelClientToStack(t *testing.T) {
 	}
 }
 
-// largestIn records the largest packet the stack read for one address.
-type largestIn struct {
-	to  netip.Addr
-	max atomic.Int64
+// largest records the largest packet the stack read for one address, and
+// the largest it wrote from it.
+type largest struct {
+	addr    netip.Addr
+	in, out atomic.Int64
 }
 
-func (l *largestIn) WritePacket(_ time.Time, pkt []byte) error {
+func (l *largest) WritePacket(_ time.Time, pkt []byte) error {
 	var p header.Packet
-	if header.DecodeUnchecked(pkt, &p) == nil && p.Dst == l.to && int64(len(pkt)) > l.max.Load() {
-		l.max.Store(int64(len(pkt)))
+	if header.DecodeUnchecked(pkt, &p) != nil {
+		return nil
+	}
+	m := &l.in
+	if p.Src == l.addr {
+		m = &l.out
+	}
+	if int64(len(pkt)) > m.Load() {
+		m.Store(int64(len(pkt)))
 	}
 	return nil
 }
 
 // TestKernelSuperSegments: on a TUN with offloads the stack takes the
 // kernel's TSO super-segments whole (packets beyond the MTU reach the
-// machine) and the bytes arrive intact; with SplitSuperSegments it sees
-// only MTU-sized packets.
+// machine) and hands the kernel its own (a connection's consecutive
+// segments joined), and the bytes arrive intact both ways; with
+// SplitSuperSegments it reads and writes only MTU-sized packets.
 func TestKernelSuperSegments(t *testing.T) {
 	for _, split := range []bool{false, true} {
 		t.Run(fmt.Sprintf("split=%v", split), func(t *testing.T) {
-			rec := &largestIn{}
+			rec := &largest{}
 			e := newKernelEnv(t, func(c *Config) {
 				c.SplitSuperSegments = split
 				c.Pcap = rec
-				rec.to = c.Addrs[0]
+				rec.addr = c.Addrs[0]
 			})
 			ln, err := e.s.Listen("tcp", e.stackAddr(5003))
 			if err != nil {
@@ -204,13 +213,30 @@ func TestKernelSuperSegments(t *testing.T) {
 			if err := <-srv; err != nil {
 				t.Fatal(err)
 			}
-			largest := rec.max.Load()
-			t.Logf("largest packet read: %d bytes (MTU %d)", largest, e.s.MTU())
-			if !split && largest <= int64(e.s.MTU()) {
-				t.Errorf("the largest packet read was %d bytes: no super-segment reached the stack whole", largest)
+			kln, err := net.Listen("tcp", e.kernelAddr(0))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if split && largest > int64(e.s.MTU()) {
-				t.Errorf("with SplitSuperSegments a packet of %d bytes was read", largest)
+			defer kln.Close()
+			ksrv := serveOne(kln, hashServer)
+			sc, err := e.s.DialContext(context.Background(), "tcp", kln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sc.Close()
+			if err := sendAndHash(sc, 8, n); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-ksrv; err != nil {
+				t.Fatal(err)
+			}
+			in, out, mtu := rec.in.Load(), rec.out.Load(), int64(e.s.MTU())
+			t.Logf("largest packet read %d bytes, written %d (MTU %d)", in, out, mtu)
+			if !split && (in <= mtu || out <= mtu) {
+				t.Errorf("largest packets read %d and written %d bytes: super-segments did not pass whole both ways", in, out)
+			}
+			if split && (in > mtu || out > mtu) {
+				t.Errorf("with SplitSuperSegments packets of %d bytes read and %d written", in, out)
 			}
 		})
 	}

@@ -22,6 +22,7 @@ type Stack struct {
 	cfg      Config
 	dev      Device
 	mq       MultiQueueDevice // dev, when it has more than one queue
+	ww       WholeWriter      // dev, when the stack writes super-segments itself (tso.go)
 	epoch    time.Time
 	clock    func() time.Time
 	headroom int
@@ -109,6 +110,9 @@ func New(cfg Config) (*Stack, error) {
 	s.wg.Add(1 + s.queues())
 	wr, whole := cfg.Device.(WholeReader)
 	whole = whole && wr.Offloads() && !cfg.Faults.Active() && !cfg.SplitSuperSegments
+	if ww, ok := cfg.Device.(WholeWriter); ok && ww.Offloads() && !cfg.Faults.Active() && !cfg.SplitSuperSegments {
+		s.ww = ww
+	}
 	for q := range s.queues() {
 		if whole {
 			go s.readWholeLoop(q, wr)

@@ -21,6 +21,15 @@ type txBatch struct {
 	qs   []uint8  // the device queue of each packet in pkts
 	wake []*endpoint
 
+	// With a WholeWriter (tso.go): each packet's TSO segment size (0: a
+	// plain packet), the super-segment the next segments may join, and
+	// 64 KiB buffers for super-segments (nbig in use).
+	offload bool
+	gso     []uint16
+	sup     superSeg
+	big     [][]byte
+	nbig    int
+
 	// rxQueue is the device queue whose reader owns this batch: segments
 	// it delivers move their connection to that queue. -1 for batches of
 	// the timer loop and the application.
@@ -46,7 +55,9 @@ type txBatch struct {
 // offloads coalesces one flow's segments into it (see tundev).
 const coalesceCap = Headroom + 65535
 
-func (s *Stack) newTx() *txBatch { return &txBatch{s: s, ackIdx: -1, rxQueue: -1} }
+func (s *Stack) newTx() *txBatch {
+	return &txBatch{s: s, ackIdx: -1, rxQueue: -1, offload: s.ww != nil, sup: superSeg{idx: -1}}
+}
 
 func (s *Stack) getTx() *txBatch { return s.txPool.Get().(*txBatch) }
 
@@ -59,9 +70,9 @@ func (s *Stack) putTx(tx *txBatch) {
 // buf returns the next free buffer.
 func (tx *txBatch) buf() []byte {
 	i := len(tx.pkts)
-	if i == len(tx.bufs) {
+	for len(tx.bufs) <= i { // packets in bigBuf's buffers leave theirs unused
 		size := Headroom + tx.s.mtu
-		if i == 0 {
+		if len(tx.bufs) == 0 && !tx.offload { // for the wireguard package's coalescing
 			size = max(size, coalesceCap)
 		}
 		tx.bufs = append(tx.bufs, make([]byte, size))
@@ -82,17 +93,43 @@ func (tx *txBatch) addSegment(t *machine.Tuple, q uint8, seg *machine.Segment) {
 	if pureACK && tx.ackIdx == len(tx.pkts)-1 && tx.ackIdx >= 0 && tx.ackTuple == *t && machine.SeqGT(seg.Ack, tx.ackNum) {
 		tx.pkts = tx.pkts[:tx.ackIdx] // overwrite the earlier ACK
 		tx.qs = tx.qs[:tx.ackIdx]
+		if tx.offload {
+			tx.gso = tx.gso[:tx.ackIdx]
+		}
 	}
-	b := tx.buf()
+	if tx.offload && tx.join(t, q, seg) {
+		return
+	}
+	var b []byte
+	starts := tx.offload && startsSuper(seg)
+	if starts {
+		b = tx.bigBuf()
+	}
+	if b == nil {
+		b, starts = tx.buf(), false
+	}
 	var h header.TCP
 	headerFromSegment(t, seg, &h)
-	n, err := header.EncodeTCP(b[Headroom:], t.LocalAddr, t.RemoteAddr, &h, seg.Payload, tx.s.ttl)
+	var n int
+	var err error
+	if tx.offload { // the device completes the checksum (not through a func value: h would escape)
+		n, err = header.EncodeTCPPartial(b[Headroom:], t.LocalAddr, t.RemoteAddr, &h, seg.Payload, tx.s.ttl)
+	} else {
+		n, err = header.EncodeTCP(b[Headroom:], t.LocalAddr, t.RemoteAddr, &h, seg.Payload, tx.s.ttl)
+	}
 	if err != nil {
 		tx.s.counters.encodeErrors.Add(1)
 		return
 	}
 	tx.pkts = append(tx.pkts, b[:Headroom+n])
 	tx.qs = append(tx.qs, q)
+	if tx.offload {
+		tx.gso = append(tx.gso, 0)
+		tx.sup.idx = -1
+		if starts {
+			tx.startSuper(t, q, seg)
+		}
+	}
 	if seg.Flags&machine.RST != 0 {
 		tx.s.counters.rstSent.Add(1)
 	}
@@ -110,7 +147,9 @@ func (tx *txBatch) addWake(ep *endpoint) { tx.wake = append(tx.wake, ep) }
 // wakes the queued connections. The caller holds no connection lock.
 func (s *Stack) flushTx(tx *txBatch) {
 	if len(tx.pkts) > 0 || len(tx.direct) > 0 {
-		if s.faults.inj != nil {
+		if tx.offload {
+			s.writeWhole(tx)
+		} else if s.faults.inj != nil {
 			// Faults delay and reorder packets across batches: they all
 			// go through queue 0 (which the kernel then steers every flow
 			// to).
@@ -125,6 +164,8 @@ func (s *Stack) flushTx(tx *txBatch) {
 		}
 		tx.pkts = tx.pkts[:0]
 		tx.qs = tx.qs[:0]
+		tx.gso = tx.gso[:0]
+		tx.sup.idx, tx.nbig = -1, 0
 		tx.out = tx.out[:0]
 		tx.direct = tx.direct[:0]
 		tx.nspare = 0

@@ -31,6 +31,14 @@ func EncodeTCP(b []byte, src, dst netip.Addr, h *TCP, payload []byte, ttl uint8)
 	return encode(b, &ipFields{src: src, dst: dst, ttl: ttl, df: true}, h, payload)
 }
 
+// EncodeTCPPartial is EncodeTCP for a device that completes TCP checksums
+// (virtio-net NEEDS_CSUM, Linux's CHECKSUM_PARTIAL): the checksum field
+// holds the pseudo-header's sum (PseudoHeaderSum, not complemented) and the
+// payload is not summed.
+func EncodeTCPPartial(b []byte, src, dst netip.Addr, h *TCP, payload []byte, ttl uint8) (int, error) {
+	return encode(b, &ipFields{src: src, dst: dst, ttl: ttl, df: true, partial: true}, h, payload)
+}
+
 // Encode is EncodeTCP with the IP fields taken from p: Src, Dst, TTL, TOS,
 // and ID and DontFragment (IPv4) or FlowLabel (IPv6). p.Version and
 // p.IPHeaderLen are ignored (no IPv4 options or IPv6 extension headers are
@@ -46,6 +54,7 @@ type ipFields struct {
 	id       uint16
 	df       bool
 	flow     uint32
+	partial  bool // the TCP checksum field gets the pseudo-header sum only
 }
 
 func encode(b []byte, f *ipFields, h *TCP, payload []byte) (int, error) {
@@ -130,6 +139,10 @@ func encode(b []byte, f *ipFields, h *TCP, payload []byte) (int, error) {
 		s = Sum(ip[8:40], Combine(ProtocolTCP, uint16(segLen)))
 	} else {
 		s = Sum(ip[12:20], Combine(ProtocolTCP, uint16(segLen)))
+	}
+	if f.partial {
+		binary.BigEndian.PutUint16(t[16:18], s)
+		return n, nil
 	}
 	binary.BigEndian.PutUint16(t[16:18], ^Sum(b[ipLen+tcpLen:], Sum(t, s)))
 	return n, nil

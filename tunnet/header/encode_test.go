@@ -2,6 +2,7 @@ package header
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -271,5 +272,40 @@ func TestEncodeAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = EncodeTCP(b, v4Src, v4Dst, &p.TCP, p.Payload, 64) }); n != 0 {
 		t.Fatalf("EncodeTCP allocates %v times", n)
+	}
+}
+
+// TestEncodeTCPPartial: the field EncodeTCPPartial leaves is the
+// pseudo-header sum, so that a device summing the segment from the TCP
+// header on (virtio-net NEEDS_CSUM) writes the checksum EncodeTCP would.
+func TestEncodeTCPPartial(t *testing.T) {
+	for _, pair := range [][2]netip.Addr{
+		{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")},
+		{netip.MustParseAddr("fd00::1"), netip.MustParseAddr("fd00::2")},
+	} {
+		h := TCP{SrcPort: 1, DstPort: 2, Seq: 3, Ack: 4, Flags: FlagACK | FlagPSH, Window: 5}
+		h.Opts.HasTS, h.Opts.TSVal, h.Opts.TSEcr = true, 6, 7
+		payload := []byte("partial checksums, completed by the device")
+		full, part := make([]byte, 200), make([]byte, 200)
+		n, err := EncodeTCP(full, pair[0], pair[1], &h, payload, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := EncodeTCPPartial(part, pair[0], pair[1], &h, payload, 64)
+		if err != nil || m != n {
+			t.Fatalf("EncodeTCPPartial: %d, %v; EncodeTCP %d", m, err, n)
+		}
+		ipLen := IPv4MinHeaderLen
+		if pair[0].Is6() {
+			ipLen = IPv6HeaderLen
+		}
+		if got, want := binary.BigEndian.Uint16(part[ipLen+16:]), PseudoHeaderSum(pair[0], pair[1], ProtocolTCP, n-ipLen); got != want {
+			t.Errorf("%v: partial field %#x, want the pseudo-header sum %#x", pair[0], got, want)
+		}
+		// What the device does: sum from the TCP header on, complement.
+		binary.BigEndian.PutUint16(part[ipLen+16:], ^Sum(part[ipLen:n], 0))
+		if !bytes.Equal(part[:n], full[:n]) {
+			t.Errorf("%v: completed partial packet differs from EncodeTCP's", pair[0])
+		}
 	}
 }

@@ -21,6 +21,7 @@ type Device struct {
 	dev     tun.Device   // queue 0
 	queues  []tun.Device // every queue, dev first
 	whole   []*wholeReader
+	wholeW  []*wholeWriter
 	name    string
 	mtu     int
 	index   int
@@ -78,7 +79,11 @@ func (d *Device) addQueue(q tun.Device) error {
 	if err != nil {
 		return fmt.Errorf("tundev: queue %d: %w", len(d.queues)-1, err)
 	}
-	d.whole = append(d.whole, r)
+	w, err := newWholeWriter(q.File())
+	if err != nil {
+		return fmt.Errorf("tundev: queue %d: %w", len(d.queues)-1, err)
+	}
+	d.whole, d.wholeW = append(d.whole, r), append(d.wholeW, w)
 	return nil
 }
 

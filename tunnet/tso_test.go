@@ -60,14 +60,14 @@ func TestTSOJoins(t *testing.T) {
 	}
 	tx := s.newTx()
 	add := func(t *machine.Tuple, sg *machine.Segment) { tx.addSegment(t, 0, sg) }
-	add(&a, seg(1000, 1000, machine.ACK, 1))            // starts packet 0
-	add(&a, seg(2000, 1000, machine.ACK, 1))            // joins
+	add(&a, seg(1000, 1000, machine.ACK, 1))             // starts packet 0
+	add(&a, seg(2000, 1000, machine.ACK, 1))             // joins
 	add(&a, seg(3000, 1000, machine.ACK|machine.PSH, 1)) // joins, PSH
-	add(&a, seg(4000, 600, machine.ACK, 1))             // joins: the last may be short
-	add(&a, seg(4600, 1000, machine.ACK, 1))            // packet 1: after a short one
-	add(&b, seg(5600, 1000, machine.ACK, 1))            // packet 2: another connection
-	add(&b, seg(6600, 1000, machine.ACK, 2))            // packet 3: another ACK
-	add(&b, seg(8600, 1000, machine.ACK, 2))            // packet 4: a gap
+	add(&a, seg(4000, 600, machine.ACK, 1))              // joins: the last may be short
+	add(&a, seg(4600, 1000, machine.ACK, 1))             // packet 1: after a short one
+	add(&b, seg(5600, 1000, machine.ACK, 1))             // packet 2: another connection
+	add(&b, seg(6600, 1000, machine.ACK, 2))             // packet 3: another ACK
+	add(&b, seg(8600, 1000, machine.ACK, 2))             // packet 4: a gap
 	add(&b, seg(9600, 1000, machine.ACK|machine.FIN, 2)) // packet 5: a FIN
 	s.flushTx(tx)
 

@@ -82,11 +82,15 @@ func (r *results) markdown(env string) string {
 	for _, su := range r.setups {
 		fmt.Fprintf(&b, " %s: %s |", su.name, su.about)
 	}
-	b.WriteString(" C / B | C0 / B | C / A |\n|---|")
-	for range r.setups {
+	pairs := [][2]string{{"C", "B"}, {"CQ", "B"}, {"C0", "B"}, {"C", "A"}}
+	for _, p := range pairs {
+		fmt.Fprintf(&b, " %s / %s |", p[0], p[1])
+	}
+	b.WriteString("\n|---|")
+	for range len(r.setups) + len(pairs) {
 		b.WriteString("---:|")
 	}
-	b.WriteString("---:|---:|---:|\n")
+	b.WriteString("\n")
 	for f := 0; f < numFigs; f++ {
 		fmt.Fprintf(&b, "| %s |", figNames[f])
 		for _, su := range r.setups {
@@ -97,7 +101,7 @@ func (r *results) markdown(env string) string {
 			}
 			fmt.Fprintf(&b, " %s (%s-%s) |", num(med), num(lo), num(hi))
 		}
-		for _, pair := range [][2]string{{"C", "B"}, {"C0", "B"}, {"C", "A"}} {
+		for _, pair := range pairs {
 			x, ok1 := r.median(pair[0], f)
 			y, ok2 := r.median(pair[1], f)
 			// A's idle figure is the harness's cost, not a stack's: no ratio.

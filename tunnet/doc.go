@@ -4,12 +4,15 @@
 // it, with the Linux kernel's TCP or any other stack as the peer.
 //
 // A [Stack] owns one packet [Device] (a TUN device from package tundev, or
-// the in-memory [Pipe] for tests). One reader goroutine reads packets in
-// batches, decodes them (package header), hands them to the connection their
-// 4-tuple names (the demultiplexer), and lets the machine classify and step
-// the segment. The segments the machine emits are encoded into reusable
-// buffers and written back to the device in batches. One timer goroutine
-// drives one timer wheel (package timerwheel) for every connection.
+// the in-memory [Pipe] for tests). A reader goroutine per device queue
+// ([MultiQueueDevice]) reads packets in batches (a TSO super-segment whole,
+// [WholeReader]), decodes them (package header), hands them to the
+// connection their 4-tuple names (the demultiplexer), and lets the machine
+// classify and step the segment. The segments the machine emits are encoded
+// into reusable buffers (a connection's consecutive ones joined into one
+// super-segment, [WholeWriter]) and written back to the device in batches.
+// One timer goroutine drives one timer wheel (package timerwheel) for every
+// connection.
 //
 // The application side is the standard one: [Stack.Listen] returns a
 // net.Listener, [Stack.DialContext] a net.Conn ([*Conn], which adds

@@ -197,8 +197,17 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 
 	// Invariant 21: each buffer's storage stays within its configured
 	// size, whatever the peer sends.
-	if snd, rcv := w.conn(s).Footprint(); snd > w.cfg.SndBuf || rcv > w.cfg.RcvBuf {
+	snd, rcv := w.conn(s).Footprint()
+	if snd > w.cfg.SndBuf || rcv > w.cfg.RcvBuf {
 		w.fail(21, "%v's buffers hold %d and %d bytes of storage, more than SndBuf %d and RcvBuf %d", s, snd, rcv, w.cfg.SndBuf, w.cfg.RcvBuf)
+		return
+	}
+	// And TIME-WAIT, which carries no more text, holds no buffer storage:
+	// entering it gives the send ring back (our FIN is acknowledged) and
+	// the receive ring once the application has read everything (a
+	// server's thousands of TIME-WAITs then hold a TCB each).
+	if r.From != machine.StateTimeWait && r.To == machine.StateTimeWait && (snd > 0 || rcv > 0 && a.RcvQueued == 0) {
+		w.fail(21, "%v entered TIME-WAIT holding %d bytes of send storage and %d of receive storage (%d bytes readable)", s, snd, rcv, a.RcvQueued)
 		return
 	}
 	// Invariant 26: while the peer's FIN is held out of order, no FIN

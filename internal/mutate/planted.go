@@ -123,6 +123,8 @@ var plantedBugs = []planted{
 	// Invariants 31-35.
 	{"stale-range", 31, "merging out-of-order ranges forgets to shrink the count: a stale range stays behind the merged one",
 		[]edit{{"ranges.go", "\t\tb.n -= j - i - 1\n", "\n"}}},
+	{"time-wait-keeps-buffers", 21, "TIME-WAIT keeps the send ring's storage: every TIME-WAIT of a server holds its buffers",
+		[]edit{{"tcb.go", "\tif c.snd.n == 0 {\n\t\tc.snd = ring{}\n\t}\n", "\n"}}},
 	{"no-window-update", 32, "a RECEIVE that opens the window sends no window update",
 		[]edit{{"recv.go", "\t\tc.ackPending = true // a window update (RFC 9293 3.8.6.2.2)\n", "\n"}}},
 	{"window-update-every-read", 32, "every read that moves the window's right edge sends a window update, even with half the window or more still open to the peer",

@@ -32,14 +32,9 @@ type Device struct {
 // The device starts down and without addresses; see SetUp and AddAddr.
 // An empty name lets the kernel pick one (tun0, tun1, ...).
 func Open(name string, mtu int) (*Device, error) {
-	if len(name) >= 16 {
-		return nil, fmt.Errorf("tundev: device name %q longer than 15 bytes", name)
-	}
-	if mtu < 68 || mtu > 65535 {
-		return nil, fmt.Errorf("tundev: MTU %d outside [68, 65535]", mtu)
-	}
-	if name == "" {
-		name = "tun%d"
+	name, err := checkOpenArgs(name, mtu)
+	if err != nil {
+		return nil, err
 	}
 	dev, err := tun.CreateTUN(name, mtu)
 	if err != nil {
@@ -101,14 +96,9 @@ func OpenQueues(name string, mtu, n int) (*Device, error) {
 	if n < 1 || n > maxQueues {
 		return nil, fmt.Errorf("tundev: %d queues outside [1, %d]", n, maxQueues)
 	}
-	if len(name) >= 16 {
-		return nil, fmt.Errorf("tundev: device name %q longer than 15 bytes", name)
-	}
-	if mtu < 68 || mtu > 65535 {
-		return nil, fmt.Errorf("tundev: MTU %d outside [68, 65535]", mtu)
-	}
-	if name == "" {
-		name = "tun%d"
+	name, err := checkOpenArgs(name, mtu)
+	if err != nil {
+		return nil, err
 	}
 	d := &Device{mtu: mtu, drained: make(chan struct{})}
 	close(d.drained) // unmonitored queues send no events
@@ -135,6 +125,21 @@ func OpenQueues(name string, mtu, n int) (*Device, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// checkOpenArgs checks Open's arguments and returns the name to ask the
+// kernel for (an empty one lets it pick: tun%d).
+func checkOpenArgs(name string, mtu int) (string, error) {
+	if len(name) >= 16 {
+		return "", fmt.Errorf("tundev: device name %q longer than 15 bytes", name)
+	}
+	if mtu < 68 || mtu > 65535 {
+		return "", fmt.Errorf("tundev: MTU %d outside [68, 65535]", mtu)
+	}
+	if name == "" {
+		name = "tun%d"
+	}
+	return name, nil
 }
 
 // maxQueues is the kernel's limit on the queues of one TUN (MAX_TAP_QUEUES).

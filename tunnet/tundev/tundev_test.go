@@ -129,6 +129,14 @@ func TestOpenBadArgs(t *testing.T) {
 	if _, err := Open("x", 10); err == nil {
 		t.Error("MTU 10 accepted")
 	}
+	for _, n := range []int{0, -1, 257} {
+		if _, err := OpenQueues("x", 1500, n); err == nil {
+			t.Errorf("%d queues accepted", n)
+		}
+	}
+	if _, err := OpenQueues("a-name-longer-than-15", 1500, 2); err == nil {
+		t.Error("long name accepted with queues")
+	}
 }
 
 // TestKernelSYN: the kernel's connect() to a host behind the TUN sends a SYN

@@ -137,25 +137,55 @@ func serveOne(ln net.Listener, h func(net.Conn) error) <-chan error {
 func TestKernelClientToStack(t *testing.T) {
 	for _, n := range []int64{1 << 20, 64 << 20} {
 		t.Run(fmt.Sprintf("%dMiB", n>>20), func(t *testing.T) {
-			e := newKernelEnv(t, nil)
-			ln, err := e.s.Listen("tcp", e.stackAddr(5001))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			srv := serveOne(ln, hashServer)
-			c, err := net.Dial("tcp", e.stackAddr(5001))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if err := sendAndHash(c, uint64(n), n); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-srv; err != nil {
-				t.Fatal(err)
-			}
+			newKernelEnv(t, nil).kernelSendsHashed(t, 5001, uint64(n), n)
 		})
+	}
+}
+
+// kernelSendsHashed has the kernel send n bytes (pattern seed) to a
+// hashing server on the stack at port, and fails t unless they all
+// arrive, in order.
+func (e *kernelEnv) kernelSendsHashed(t testing.TB, port int, seed uint64, n int64) {
+	t.Helper()
+	ln, err := e.s.Listen("tcp", e.stackAddr(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srv := serveOne(ln, hashServer)
+	c, err := net.Dial("tcp", e.stackAddr(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := sendAndHash(c, seed, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-srv; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stackSendsHashed is kernelSendsHashed the other way: the stack dials a
+// hashing server in the kernel.
+func (e *kernelEnv) stackSendsHashed(t testing.TB, seed uint64, n int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", e.kernelAddr(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srv := serveOne(ln, hashServer)
+	c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := sendAndHash(c, seed, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-srv; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -195,41 +225,9 @@ func TestKernelSuperSegments(t *testing.T) {
 				c.Pcap = rec
 				rec.addr = c.Addrs[0]
 			})
-			ln, err := e.s.Listen("tcp", e.stackAddr(5003))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			srv := serveOne(ln, hashServer)
-			c, err := net.Dial("tcp", e.stackAddr(5003))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
 			const n = 16 << 20
-			if err := sendAndHash(c, 7, n); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-srv; err != nil {
-				t.Fatal(err)
-			}
-			kln, err := net.Listen("tcp", e.kernelAddr(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer kln.Close()
-			ksrv := serveOne(kln, hashServer)
-			sc, err := e.s.DialContext(context.Background(), "tcp", kln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sc.Close()
-			if err := sendAndHash(sc, 8, n); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-ksrv; err != nil {
-				t.Fatal(err)
-			}
+			e.kernelSendsHashed(t, 5003, 7, n)
+			e.stackSendsHashed(t, 8, n)
 			in, out, mtu := rec.in.Load(), rec.out.Load(), int64(e.s.MTU())
 			t.Logf("largest packet read %d bytes, written %d (MTU %d)", in, out, mtu)
 			if !split && (in <= mtu || out <= mtu) {
@@ -245,24 +243,7 @@ func TestKernelSuperSegments(t *testing.T) {
 func TestStackClientToKernel(t *testing.T) {
 	for _, n := range []int64{1 << 20, 64 << 20} {
 		t.Run(fmt.Sprintf("%dMiB", n>>20), func(t *testing.T) {
-			e := newKernelEnv(t, nil)
-			ln, err := net.Listen("tcp", e.kernelAddr(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			srv := serveOne(ln, hashServer)
-			c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if err := sendAndHash(c, uint64(n)+1, n); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-srv; err != nil {
-				t.Fatal(err)
-			}
+			newKernelEnv(t, nil).stackSendsHashed(t, uint64(n)+1, n)
 		})
 	}
 }
@@ -563,44 +544,8 @@ func TestKernelFaults(t *testing.T) {
 	defer func() {
 		t.Logf("%d bytes each way under loss=5%%,dup=2%%,reorder=2%% in %v", n, time.Since(start).Round(time.Millisecond))
 	}()
-	t.Run("kernel-sends", func(t *testing.T) {
-		ln, err := e.s.Listen("tcp", e.stackAddr(5005))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		srv := serveOne(ln, hashServer)
-		c, err := net.Dial("tcp", e.stackAddr(5005))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if err := sendAndHash(c, 16, n); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-srv; err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("stack-sends", func(t *testing.T) {
-		ln, err := net.Listen("tcp", e.kernelAddr(0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		srv := serveOne(ln, hashServer)
-		c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if err := sendAndHash(c, 17, n); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-srv; err != nil {
-			t.Fatal(err)
-		}
-	})
+	t.Run("kernel-sends", func(t *testing.T) { e.kernelSendsHashed(t, 5005, 16, n) })
+	t.Run("stack-sends", func(t *testing.T) { e.stackSendsHashed(t, 17, n) })
 	in, out := e.s.FaultCounters()
 	if in.Dropped == 0 || out.Dropped == 0 || in.Duplicated == 0 || in.Reordered == 0 {
 		t.Fatalf("the injector did not inject: in %+v, out %+v", in, out)

@@ -116,19 +116,10 @@ func (tx *txBatch) join(t *machine.Tuple, q uint8, seg *machine.Segment) bool {
 // writeWhole writes tx's packets one by one through the WholeWriter, each
 // to its connection's queue, super-segments with their segment size.
 func (s *Stack) writeWhole(tx *txBatch) {
-	if s.cfg.Pcap != nil {
-		ts := s.clock()
-		for _, p := range tx.pkts {
-			s.recordPcap(ts, p[Headroom:])
-		}
-	}
-	var bytes uint64
+	s.sent(tx.pkts)
 	for i, p := range tx.pkts {
-		bytes += uint64(len(p) - Headroom)
 		if err := s.ww.WriteWhole(int(tx.qs[i]), p, Headroom, int(tx.gso[i])); err != nil {
 			s.counters.writeErrors.Add(1)
 		}
 	}
-	s.counters.packetsOut.Add(uint64(len(tx.pkts)))
-	s.counters.bytesOut.Add(bytes)
 }

@@ -215,6 +215,21 @@ func (s *Stack) writePackets(q int, pkts [][]byte) {
 	if len(pkts) == 0 {
 		return
 	}
+	s.sent(pkts)
+	var err error
+	if s.mq != nil {
+		err = s.mq.WriteQueue(q, pkts, Headroom)
+	} else {
+		err = s.dev.WriteBatch(pkts, Headroom)
+	}
+	if err != nil {
+		s.counters.writeErrors.Add(1)
+	}
+}
+
+// sent records packets about to be written (each with Headroom in front)
+// in the pcap and counts them.
+func (s *Stack) sent(pkts [][]byte) {
 	if s.cfg.Pcap != nil {
 		ts := s.clock()
 		for _, p := range pkts {
@@ -224,15 +239,6 @@ func (s *Stack) writePackets(q int, pkts [][]byte) {
 	var bytes uint64
 	for _, p := range pkts {
 		bytes += uint64(len(p) - Headroom)
-	}
-	var err error
-	if s.mq != nil {
-		err = s.mq.WriteQueue(q, pkts, Headroom)
-	} else {
-		err = s.dev.WriteBatch(pkts, Headroom)
-	}
-	if err != nil {
-		s.counters.writeErrors.Add(1)
 	}
 	s.counters.packetsOut.Add(uint64(len(pkts)))
 	s.counters.bytesOut.Add(bytes)

@@ -154,7 +154,7 @@ type checker struct {
 	// The states found in the current level, numbered from levelStart
 	// on, with the rank of the path kept (rankOf) and its snapshot.
 	levelStart int
-	found      []discovery
+	discovered []discovery
 
 	stop   atomic.Bool // a violation, MaxStates or the memory budget: claim no more states
 	reason string      // why, when not a violation (under mu)
@@ -227,7 +227,7 @@ func (c *checker) explore() error {
 	level := []queued{{snap, 0}}
 	bound := 0 // states at the depth bound: never expanded, so never saved
 	for depth := 0; len(level) > 0; depth++ {
-		c.levelStart, c.found = c.states.len(), c.found[:0]
+		c.levelStart, c.discovered = c.states.len(), c.discovered[:0]
 		var claim atomic.Int64
 		var wg sync.WaitGroup
 		for _, w := range workers {
@@ -242,14 +242,14 @@ func (c *checker) explore() error {
 			})
 		}
 		wg.Wait()
-		var bad *found
+		var bad *violationAt
 		for _, w := range workers {
 			c.res.Transitions += w.transitions
 			c.res.Pruned += w.pruned
 			bound += w.bound
 			w.transitions, w.pruned, w.bound = 0, 0, 0
-			if w.found != nil && (bad == nil || w.found.rank < bad.rank) {
-				bad = w.found
+			if w.bad != nil && (bad == nil || w.bad.rank < bad.rank) {
+				bad = w.bad
 			}
 		}
 		if bad != nil {
@@ -257,14 +257,14 @@ func (c *checker) explore() error {
 		}
 		// The next level in rank order: the order a one-worker search
 		// finds its states in.
-		next := make([]queued, 0, len(c.found))
-		for i, d := range c.found {
+		next := make([]queued, 0, len(c.discovered))
+		for i, d := range c.discovered {
 			if d.snap != nil {
 				next = append(next, queued{d.snap, int32(c.levelStart + i)})
 			}
 		}
 		slices.SortFunc(next, func(a, b queued) int {
-			return cmp.Compare(c.found[int(a.id)-c.levelStart].rank, c.found[int(b.id)-c.levelStart].rank)
+			return cmp.Compare(c.discovered[int(a.id)-c.levelStart].rank, c.discovered[int(b.id)-c.levelStart].rank)
 		})
 		if c.stop.Load() {
 			// MaxStates or memory: what was not expanded is incomplete.

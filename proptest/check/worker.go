@@ -22,7 +22,7 @@ type worker struct {
 	// The current level's findings, gathered between levels.
 	next                       []queued // new states to expand at the next level, saved
 	transitions, pruned, bound int
-	found                      *found // the first violation
+	bad                        *violationAt // the first violation
 
 	free     []*proptest.Snapshot // snapshots of expanded states, to reuse
 	expanded int
@@ -36,8 +36,8 @@ type queued struct {
 	id   int32
 }
 
-// found is a violation: move m from state id.
-type found struct {
+// violationAt is a violation: move m from state id.
+type violationAt struct {
 	id   int32
 	rank uint64
 	move Move
@@ -117,7 +117,7 @@ func (w *worker) expand(q queued, pos, depth int) {
 			err = world.CheckDelivered()
 		}
 		if err != nil {
-			w.found = &found{q.id, rankOf(pos, k), m, err}
+			w.bad = &violationAt{q.id, rankOf(pos, k), m, err}
 			c.stop.Store(true)
 			return
 		}
@@ -135,10 +135,10 @@ func (w *worker) expand(q queued, pos, depth int) {
 		keep := fresh
 		if fresh {
 			c.add(q.id, m, depth+1, goal, atBound)
-			c.found = append(c.found, discovery{rank: rank})
-		} else if i := int(nid) - c.levelStart; i >= 0 && rank < c.found[i].rank {
+			c.discovered = append(c.discovered, discovery{rank: rank})
+		} else if i := int(nid) - c.levelStart; i >= 0 && rank < c.discovered[i].rank {
 			// Found in this level before, by a path of higher rank.
-			c.found[i].rank = rank
+			c.discovered[i].rank = rank
 			st := c.states.at(int(nid))
 			st.parent, st.move = q.id, m
 			keep = true
@@ -151,7 +151,7 @@ func (w *worker) expand(q queued, pos, depth int) {
 			s := w.alloc()
 			world.Save(s)
 			c.mu.Lock()
-			d := &c.found[int(nid)-c.levelStart]
+			d := &c.discovered[int(nid)-c.levelStart]
 			if d.rank == rank { // no lower rank came meanwhile
 				s, d.snap = d.snap, s
 			}

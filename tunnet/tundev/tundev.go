@@ -20,8 +20,7 @@ const Headroom = 16
 type Device struct {
 	dev     tun.Device   // queue 0
 	queues  []tun.Device // every queue, dev first
-	whole   []*wholeReader
-	wholeW  []*wholeWriter
+	raw     []*rawQueue  // each queue's file, for ReadWhole and WriteWhole
 	name    string
 	mtu     int
 	index   int
@@ -70,15 +69,11 @@ func Open(name string, mtu int) (*Device, error) {
 // addQueue fails).
 func (d *Device) addQueue(q tun.Device) error {
 	d.queues = append(d.queues, q)
-	r, err := newWholeReader(q.File())
+	r, err := newRawQueue(q.File())
 	if err != nil {
 		return fmt.Errorf("tundev: queue %d: %w", len(d.queues)-1, err)
 	}
-	w, err := newWholeWriter(q.File())
-	if err != nil {
-		return fmt.Errorf("tundev: queue %d: %w", len(d.queues)-1, err)
-	}
-	d.whole, d.wholeW = append(d.whole, r), append(d.wholeW, w)
+	d.raw = append(d.raw, r)
 	return nil
 }
 

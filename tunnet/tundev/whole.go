@@ -31,32 +31,48 @@ const WholeBufSize = 40 + 65535
 // is empty.
 var ErrWouldBlock = errors.New("tundev: no packet waiting")
 
-// wholeReader reads one queue's file without the wireguard package: the
-// packet as the kernel wrote it, a TCP super-segment left whole. The
-// closure for RawConn.Read is bound once, so a read allocates nothing.
-type wholeReader struct {
-	mu   sync.Mutex
-	raw  syscall.RawConn
-	fn   func(fd uintptr) bool
-	buf  []byte
+// rawQueue is one queue's file, read and written without the wireguard
+// package: packets as the kernel wrote them, TCP super-segments whole. The
+// closures for RawConn.Read and Write are bound once, so neither
+// allocates; a read and a write may run at once.
+type rawQueue struct {
+	raw syscall.RawConn
+
+	rmu  sync.Mutex // guards the read's fields
+	rfn  func(fd uintptr) bool
+	rbuf []byte
 	wait bool
-	n    int
-	err  error
+	rn   int
+	rerr error
+
+	wmu  sync.Mutex // guards the write's fields
+	wfn  func(fd uintptr) bool
+	wbuf []byte
+	werr error
 }
 
-func newWholeReader(f *os.File) (*wholeReader, error) {
+func newRawQueue(f *os.File) (*rawQueue, error) {
 	raw, err := f.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	r := &wholeReader{raw: raw}
-	r.fn = r.read
+	r := &rawQueue{raw: raw}
+	r.rfn, r.wfn = r.read, r.write
 	return r, nil
 }
 
-func (r *wholeReader) read(fd uintptr) bool {
-	r.n, r.err = unix.Read(int(fd), r.buf)
-	return !(r.wait && r.err == unix.EAGAIN)
+func (r *rawQueue) read(fd uintptr) bool {
+	r.rn, r.rerr = unix.Read(int(fd), r.rbuf)
+	return !(r.wait && r.rerr == unix.EAGAIN)
+}
+
+func (r *rawQueue) write(fd uintptr) bool {
+	var n int
+	n, r.werr = unix.Write(int(fd), r.wbuf)
+	if r.werr == nil && n != len(r.wbuf) {
+		r.werr = fmt.Errorf("short write: %d of %d bytes", n, len(r.wbuf))
+	}
+	return r.werr != unix.EAGAIN
 }
 
 // ReadWhole reads one packet from queue q of a device with offloads,
@@ -78,26 +94,26 @@ func (d *Device) ReadWhole(q int, b []byte, offset int, wait bool) (n int, verif
 	if offset < virtioHdrLen || len(b) < offset+WholeBufSize {
 		return 0, false, fmt.Errorf("tundev: ReadWhole: buffer of %d bytes with offset %d, want offset >= %d and %d bytes behind it", len(b), offset, virtioHdrLen, WholeBufSize)
 	}
-	r := d.whole[q]
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.buf, r.wait = b[offset-virtioHdrLen:offset+WholeBufSize], wait
-	if err := r.raw.Read(r.fn); err != nil {
+	r := d.raw[q]
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	r.rbuf, r.wait = b[offset-virtioHdrLen:offset+WholeBufSize], wait
+	if err := r.raw.Read(r.rfn); err != nil {
 		return 0, false, fmt.Errorf("tundev: reading from %s queue %d: %w", d.name, q, err)
 	}
-	r.buf = nil
+	r.rbuf = nil
 	switch {
-	case r.err == unix.EAGAIN:
+	case r.rerr == unix.EAGAIN:
 		return 0, false, ErrWouldBlock
-	case r.err == unix.EBADFD:
+	case r.rerr == unix.EBADFD:
 		return 0, false, fmt.Errorf("tundev: reading from %s queue %d: %w", d.name, q, os.ErrClosed)
-	case r.err != nil:
-		return 0, false, fmt.Errorf("tundev: reading from %s queue %d: %w", d.name, q, r.err)
-	case r.n < virtioHdrLen:
-		return 0, false, fmt.Errorf("tundev: reading from %s queue %d: %d bytes, shorter than the virtio-net header", d.name, q, r.n)
+	case r.rerr != nil:
+		return 0, false, fmt.Errorf("tundev: reading from %s queue %d: %w", d.name, q, r.rerr)
+	case r.rn < virtioHdrLen:
+		return 0, false, fmt.Errorf("tundev: reading from %s queue %d: %d bytes, shorter than the virtio-net header", d.name, q, r.rn)
 	}
 	flags := b[offset-virtioHdrLen]
-	return r.n - virtioHdrLen, flags&(virtioNeedsCsum|virtioDataValid) != 0, nil
+	return r.rn - virtioHdrLen, flags&(virtioNeedsCsum|virtioDataValid) != 0, nil
 }
 
 // The virtio-net header's GSO types for TCP.
@@ -106,34 +122,6 @@ const (
 	virtioGSOTCPv4 = 1
 	virtioGSOTCPv6 = 4
 )
-
-// wholeWriter writes one queue's file without the wireguard package.
-type wholeWriter struct {
-	mu  sync.Mutex
-	raw syscall.RawConn
-	fn  func(fd uintptr) bool
-	buf []byte
-	err error
-}
-
-func newWholeWriter(f *os.File) (*wholeWriter, error) {
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	w := &wholeWriter{raw: raw}
-	w.fn = w.write
-	return w, nil
-}
-
-func (w *wholeWriter) write(fd uintptr) bool {
-	var n int
-	n, w.err = unix.Write(int(fd), w.buf)
-	if w.err == nil && n != len(w.buf) {
-		w.err = fmt.Errorf("short write: %d of %d bytes", n, len(w.buf))
-	}
-	return w.err != unix.EAGAIN
-}
 
 // WriteWhole writes one IPv4 or IPv6 TCP packet, at pkt[offset:], to queue
 // q of a device with offloads, with a virtio-net header (written into the
@@ -171,14 +159,14 @@ func (d *Device) WriteWhole(q int, pkt []byte, offset, gsoSize int) error {
 	binary.LittleEndian.PutUint16(h[4:], uint16(gsoSize))
 	binary.LittleEndian.PutUint16(h[6:], uint16(ipLen)) // csum_start: the TCP header
 	binary.LittleEndian.PutUint16(h[8:], 16)            // csum_offset: its checksum field
-	w := d.wholeW[q]
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = h[:virtioHdrLen+len(p)]
-	err := w.raw.Write(w.fn)
-	w.buf = nil
+	w := d.raw[q]
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	w.wbuf = h[:virtioHdrLen+len(p)]
+	err := w.raw.Write(w.wfn)
+	w.wbuf = nil
 	if err == nil {
-		err = w.err
+		err = w.werr
 	}
 	if err != nil {
 		return fmt.Errorf("tundev: writing %d bytes to %s queue %d: %w", len(p), d.name, q, err)

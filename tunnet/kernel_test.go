@@ -151,19 +151,7 @@ func (e *kernelEnv) kernelSendsHashed(t testing.TB, port int, seed uint64, n int
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	srv := serveOne(ln, hashServer)
-	c, err := net.Dial("tcp", e.stackAddr(port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := sendAndHash(c, seed, n); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-srv; err != nil {
-		t.Fatal(err)
-	}
+	hashedTransfer(t, ln, func() (net.Conn, error) { return net.Dial("tcp", e.stackAddr(port)) }, seed, n)
 }
 
 // stackSendsHashed is kernelSendsHashed the other way: the stack dials a
@@ -174,9 +162,18 @@ func (e *kernelEnv) stackSendsHashed(t testing.TB, seed uint64, n int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hashedTransfer(t, ln, func() (net.Conn, error) {
+		return e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
+	}, seed, n)
+}
+
+// hashedTransfer serves one hashing connection on ln, dials it, sends n
+// bytes of pattern seed and waits for the server's verdict.
+func hashedTransfer(t testing.TB, ln net.Listener, dial func() (net.Conn, error), seed uint64, n int64) {
+	t.Helper()
 	defer ln.Close()
 	srv := serveOne(ln, hashServer)
-	c, err := e.s.DialContext(context.Background(), "tcp", ln.Addr().String())
+	c, err := dial()
 	if err != nil {
 		t.Fatal(err)
 	}

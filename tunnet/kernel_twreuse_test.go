@@ -32,7 +32,11 @@ func setSysctl(t *testing.T, name, value string) {
 // client confined to 200 ports opens 600 connections to tcpfsm one after
 // another (retrying while every port is less than a second into
 // TIME-WAIT); without timestamps it runs out of ports after 200
-// (EADDRNOTAVAIL, for longer than the retries wait).
+// (EADDRNOTAVAIL, for longer than the retries wait). A few more than 200
+// may succeed: now and then the kernel sends its last ACK twice (once
+// from the full socket, once from its TIME-WAIT socket; Linux 6.18), the
+// second reaches tcpfsm in CLOSED, which answers with a reset (RFC 9293
+// 3.10.7.1), and the kernel (tcp_rfc1337=0) ends that TIME-WAIT early.
 //
 // TCPFSM_TWREUSE_N=100000 runs the measurement over the kernel's whole
 // default port range instead, one subtest per run (the other's TIME-WAIT
@@ -54,8 +58,9 @@ func TestKernelTimeWaitReuse(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			setSysctl(t, "net.ipv4.tcp_tw_reuse", "1")
 			if ports > 0 {
-				// Each subtest its own ports: the other's sit in TIME-WAIT.
-				lo := map[bool]int{true: 40000, false: 41000}[ts]
+				// Ports no socket holds: the other subtest's, and earlier
+				// tests', sit in TIME-WAIT and would be one fewer to give.
+				lo := unusedPorts(t, ports)
 				setSysctl(t, "net.ipv4.ip_local_port_range", strconv.Itoa(lo)+" "+strconv.Itoa(lo+ports-1))
 			}
 			e := newKernelEnv(t, func(c *Config) { c.Machine.NoTimestamps = !ts })
@@ -91,6 +96,48 @@ func TestKernelTimeWaitReuse(t *testing.T) {
 			t.Logf("%d connections from one address in %v: %.0f connections/s", n, d.Round(time.Millisecond), float64(n)/d.Seconds())
 		})
 	}
+}
+
+// unusedPorts returns the first of n consecutive ports from 40000 up that
+// no kernel TCP socket of this namespace has as its local port, in any
+// state (/proc/net/tcp and tcp6).
+func unusedPorts(t *testing.T, n int) int {
+	t.Helper()
+	used := map[int]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("listing the kernel's sockets: %v", err)
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 2 {
+				continue
+			}
+			_, port, ok := strings.Cut(fields[1], ":") // local_address, ADDR:PORT in hex
+			if !ok {
+				t.Fatalf("%s: unexpected line %q", f, line)
+			}
+			p, err := strconv.ParseUint(port, 16, 16)
+			if err != nil {
+				t.Fatalf("%s: unexpected line %q: %v", f, line, err)
+			}
+			used[int(p)] = true
+		}
+	}
+	for lo := 40000; lo+n <= 60000; lo++ {
+		free := true
+		for p := lo; p < lo+n && free; p++ {
+			if used[p] {
+				free, lo = false, p // the next window starts after p
+			}
+		}
+		if free {
+			return lo
+		}
+	}
+	t.Fatalf("no %d consecutive free ports between 40000 and 60000", n)
+	return 0
 }
 
 // dialRetrying dials, retrying while the kernel has no local port to give

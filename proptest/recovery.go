@@ -147,6 +147,12 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 	var holes []ghostHole
 	cursor := b.HighRxt
 	if holeRecovery(a) {
+		// HighRxt never lags SND.UNA: ACKs carry it along (else,
+		// 2^31 bytes later, it would compare as ahead of every hole).
+		if machine.SeqLT(a.HighRxt, a.SndUna) {
+			w.fail(35, "%v's HighRxt %d lags SND.UNA %d after %v", r.Side, a.HighRxt, a.SndUna, describe(r))
+			return
+		}
 		c := w.conn(r.Side)
 		holes = ghostHoles(c, a)
 		// Text sent after the pass's latest resend SACKed: what the pass

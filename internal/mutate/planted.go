@@ -229,6 +229,8 @@ var plantedBugs = []planted{
 		[]edit{{"recovery.go", "\t\tif SeqLT(s, h.lostEnd) {\n\t\t\tstart, end, ok = s, h.lostEnd, true", "\t\tif SeqLT(s, h.end) {\n\t\t\tstart, end, ok = s, h.end, true"}}},
 	{"holes-held-back", 35, "recovery never resends beyond the head: the other lost holes wait for the timeout",
 		[]edit{{"output.go", "\t\t\tif c.holeRecovery() {\n\t\t\t\tc.repairHoles()\n\t\t\t}\n", "\n"}}},
+	{"highrxt-lags", 35, "an ACK does not carry HighRxt along: it lags SND.UNA, and 2^31 bytes later compares as ahead of every hole",
+		[]edit{{"output.go", "\tt.highRxt = seqMax(t.highRxt, ack)\n", "\n"}}},
 	{"sack-loss-ignored", 35, "the scoreboard never declares the head lost: with SACK, fast retransmit waits for the third duplicate ACK (RFC 6675 5)",
 		[]edit{{"congestion.go", "SACKLoss: dup && c.headLost()", "SACKLoss: false"}}},
 	{"rto-not-told", 35, "a retransmission timeout is not passed to congestion control: no loss recovery, and duplicate ACKs of data sent before it start a fast retransmit (RFC 6582 3.2 step 2)",

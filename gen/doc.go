@@ -7,4 +7,11 @@
 // they rely on (names resolve, Go identifiers are valid and distinct, rows on
 // one (state, event) pair are disjoint) and report bad input as an error
 // naming the spec position, never as a panic or as code that does not build.
+//
+// Files: gogen.go resolves a spec into Go names and checks them (Go);
+// gomachine.go writes machine_gen.go, gostateless.go stateless_gen.go, and
+// godirect.go the direct dispatcher for one concrete Actions type
+// (GoDirect). diagram.go holds what the diagrams share; dot.go, mermaid.go
+// and markdown.go write each format; svg.go runs Graphviz and bundles the
+// docs files (Docs).
 package gen

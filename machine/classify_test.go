@@ -227,6 +227,38 @@ func TestClassifyZeroWindow(t *testing.T) {
 	}
 }
 
+// RCV.WND = 1 (all but the last byte of the advertised window taken): text
+// starting at RCV.NXT is acceptable whatever its length (RFC 9293
+// 3.10.7.4's fourth case; the excess is trimmed), text one byte further
+// is not.
+func TestClassifyOneByteWindow(t *testing.T) {
+	p := newPair(t, nil, &Config{ISNKey: [16]byte{2}, RcvBuf: 3000})
+	p.open()
+	p.eager = false
+	p.write(0, pattern(2999, 1))
+	b := p.B()
+	v := b.Vars()
+	if v.RcvWnd != 1 {
+		t.Fatalf("RCV.WND %d with %d readable; the test needs 1", v.RcvWnd, b.Readable())
+	}
+	ack := p.A().Vars().SndNxt
+	for _, c := range []struct {
+		seg  Segment
+		want Event
+	}{
+		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK, Payload: []byte{1}}, EventRcvData},
+		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK, Payload: []byte{1, 2, 3}}, EventRcvData},
+		{Segment{Seq: v.RcvNxt - 2, Ack: ack, Flags: ACK, Payload: []byte{1, 2, 3}}, EventRcvData},
+		{Segment{Seq: v.RcvNxt + 1, Ack: ack, Flags: ACK, Payload: []byte{1}}, EventRcvUnacceptable},
+		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK}, EventRcvAck},
+		{Segment{Seq: v.RcvNxt + 1, Ack: ack, Flags: ACK}, EventRcvUnacceptable},
+	} {
+		if got := b.Classify(&c.seg); got != c.want {
+			t.Errorf("one-byte window, %v seq=RCV.NXT%+d len=%d: %v, want %v", c.seg.Flags, int32(c.seg.Seq-v.RcvNxt), c.seg.Len(), got, c.want)
+		}
+	}
+}
+
 // Input of every flag combination in every state never panics, never
 // answers a RST with a RST, and leaves invariant 3 and 1 intact.
 func TestInputEveryState(t *testing.T) {

@@ -420,6 +420,48 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// TestOneByteWindow: B's window down to its last byte (RCV.WND = 1, a
+// case the random runs seldom meet), A's next segment at RCV.NXT must be
+// taken, its excess trimmed (RFC 9293 3.10.7.4's fourth case; invariant
+// 28 judges it), and the transfer must complete.
+func TestOneByteWindow(t *testing.T) {
+	cfg := testCfg()
+	cfg.MSS, cfg.RcvBuf, cfg.SndBuf = 1000, 3000, 4000
+	cfg.NoTimestamps = true
+	w := NewWorld(Options{Config: cfg})
+	if err := establish(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Write(simnet.A, 2999)
+	deliverAll(w)
+	for i := 0; w.Net().Conn(simnet.A).Vars().SndUna != w.Net().Conn(simnet.B).Vars().RcvNxt && i < 3; i++ {
+		w.Advance() // B's delayed ACK
+		deliverAll(w)
+	}
+	b := w.Net().Conn(simnet.B)
+	v := b.Vars()
+	if v.RcvWnd != 1 || w.Net().Conn(simnet.A).Vars().SndUna != v.RcvNxt {
+		t.Fatalf("B's RCV.WND %d, RCV.NXT %d, A's SND.UNA %d: the test needs a window of 1 with everything acknowledged", v.RcvWnd, v.RcvNxt, w.Net().Conn(simnet.A).Vars().SndUna)
+	}
+	// A has 10 bytes for a window of 1: its timer sends into it.
+	w.Write(simnet.A, 10)
+	for i := 0; b.Vars().RcvNxt == v.RcvNxt; i++ {
+		if i > 10 || !w.Advance() {
+			t.Fatalf("B never took the window's last byte:\n%s", w.Trace())
+		}
+		deliverAll(w)
+		if err := w.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.Vars().RcvNxt; got != v.RcvNxt+1 {
+		t.Fatalf("B's RCV.NXT went from %d to %d, want one byte", v.RcvNxt, got)
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestChallengeACKsPerConnection checks invariant 15: the challenge-ACK
 // limit is per connection. A and B share one Config (one stack); A is
 // flooded with in-window RSTs past its limit, and B must still send its

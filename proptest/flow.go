@@ -263,6 +263,12 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkCongestionWindow(r); w.err != nil {
 		return
 	}
+	if w.checkRecoveryCounters(r); w.err != nil {
+		return
+	}
+	if w.checkInitialWindow(r, g); w.err != nil {
+		return
+	}
 	if w.checkIdleRestart(r, g); w.err != nil {
 		return
 	}

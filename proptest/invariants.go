@@ -276,7 +276,7 @@ func (w *World) checkRecord(r *simnet.Record) {
 			return
 		}
 	}
-	if d := r.ChallengeACKs - r.ChallengeACKsBefore; d != challenges {
+	if d := r.Counters.ChallengeACKs - r.CountersBefore.ChallengeACKs; d != challenges {
 		w.fail(15, "%v sent %d challenge ACKs, but its ChallengeACKs counter rose by %d", s, challenges, d)
 		return
 	}

@@ -229,8 +229,36 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 		}
 	}
 	// The operator's counter counts every segment sent again.
-	if d := r.Retransmits - r.RetransmitsBefore; d != repeated {
+	if d := r.Counters.Retransmits - r.CountersBefore.Retransmits; d != repeated {
 		w.fail(35, "%v resent %d segments on %v, but its Retransmits counter rose by %d", r.Side, repeated, describe(r), d)
+	}
+}
+
+// checkRecoveryCounters is invariant 35 for the operator's counters of
+// recoveries: congestion control entering FAST-RECOVERY counts one fast
+// recovery, a retransmission timeout with text outstanding in an open
+// window (a loss, not a zero-window probe) one timeout; nothing else
+// moves them.
+func (w *World) checkRecoveryCounters(r *simnet.Record) {
+	b, a := &r.Before, &r.After
+	var fast, timeouts uint64
+	if b.CCState != cc.StateFastRecovery && a.CCState == cc.StateFastRecovery {
+		fast = 1
+	}
+	if r.Kind == simnet.Tick && b.SynAcked && b.SndUna != b.SndNxt && b.SndWnd > 0 {
+		for i := range r.Steps {
+			if r.Steps[i].Rule == machine.RuleAnyRexmt {
+				timeouts++
+			}
+		}
+	}
+	k0, k := &r.CountersBefore, &r.Counters
+	if d := k.FastRecovery - k0.FastRecovery; d != fast {
+		w.fail(35, "%v's FastRecovery counter rose by %d on %v (%v to %v), want %d", r.Side, d, describe(r), b.CCState, a.CCState, fast)
+		return
+	}
+	if d := k.Timeouts - k0.Timeouts; d != timeouts {
+		w.fail(35, "%v's Timeouts counter rose by %d on %v, want %d", r.Side, d, describe(r), timeouts)
 	}
 }
 

@@ -217,6 +217,8 @@ var plantedBugs = []planted{
 
 	// Invariants 45-50: the congestion control machine (cc/) and the
 	// TCB's use of it.
+	{"syn-rexmit-full-window", 48, "a connection whose SYN was sent again still starts with the full initial window, not one segment (RFC 6298 5.7)",
+		[]edit{{"congestion.go", "\tif t.synRexmitted {\n\t\tt.cc.LossWindow()\n\t}\n", "\n"}}},
 	{"idle-no-restart", 48, "after an idle period the sender keeps the window it had: no restart window (RFC 5681 4.1)",
 		[]edit{{"output.go", "\t\t\t\tc.ccIdle()\n", "\n"}}},
 	{"sender-ignores-cwnd", 48, "the sender fills the peer's window whatever cwnd says",
@@ -231,6 +233,8 @@ var plantedBugs = []planted{
 		[]edit{{"output.go", "\t\t\tif c.holeRecovery() {\n\t\t\t\tc.repairHoles()\n\t\t\t}\n", "\n"}}},
 	{"highrxt-lags", 35, "an ACK does not carry HighRxt along: it lags SND.UNA, and 2^31 bytes later compares as ahead of every hole",
 		[]edit{{"output.go", "\tt.highRxt = seqMax(t.highRxt, ack)\n", "\n"}}},
+	{"fast-recovery-uncounted", 35, "a fast retransmit is not counted: the operator's FastRecovery counter stays behind",
+		[]edit{{"congestion.go", "\t\tc.count.FastRecovery++\n", "\n"}}},
 	{"sack-loss-ignored", 35, "the scoreboard never declares the head lost: with SACK, fast retransmit waits for the third duplicate ACK (RFC 6675 5)",
 		[]edit{{"congestion.go", "SACKLoss: dup && c.headLost()", "SACKLoss: false"}}},
 	{"rto-not-told", 35, "a retransmission timeout is not passed to congestion control: no loss recovery, and duplicate ACKs of data sent before it start a fast retransmit (RFC 6582 3.2 step 2)",

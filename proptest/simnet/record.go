@@ -57,10 +57,9 @@ type Record struct {
 	// Deadline is the Conn's next timer after the call.
 	Deadline time.Duration
 	HasTimer bool
-	// Retransmits and ChallengeACKs are Conn.Counters()'s before and
-	// after the call.
-	RetransmitsBefore, Retransmits     uint64
-	ChallengeACKsBefore, ChallengeACKs uint64
+	// CountersBefore and Counters are Conn.Counters() before and after
+	// the call.
+	CountersBefore, Counters machine.Counters
 	Readable                           int  // Conn.Readable() after the call
 	PeerClosed                         bool // Conn.PeerClosed() after the call
 	ConnErr                            error
@@ -144,7 +143,7 @@ func (n *Net) begin(s Side, k Kind, call string) *Record {
 	r := &n.records[len(n.records)-1]
 	steps, out := r.Steps[:0], r.Out[:0]
 	*r = Record{Side: s, Kind: k, Call: call, Now: n.now, From: c.State(), Before: c.Vars(), Steps: steps, Out: out,
-		RetransmitsBefore: c.Counters().Retransmits, ChallengeACKsBefore: c.Counters().ChallengeACKs}
+		CountersBefore: c.Counters()}
 	n.cur = r
 	return r
 }
@@ -157,7 +156,7 @@ func (n *Net) end(s Side, r *Record, k int, err error) {
 		r.N, r.Err = k, err
 		r.Deadline, r.HasTimer = c.NextDeadline()
 		r.Readable, r.PeerClosed, r.ConnErr = c.Readable(), c.PeerClosed(), c.Err()
-		r.Retransmits, r.ChallengeACKs = c.Counters().Retransmits, c.Counters().ChallengeACKs
+		r.Counters = c.Counters()
 	}
 	n.flush(s, r)
 }

@@ -60,9 +60,9 @@ type Record struct {
 	// CountersBefore and Counters are Conn.Counters() before and after
 	// the call.
 	CountersBefore, Counters machine.Counters
-	Readable                           int  // Conn.Readable() after the call
-	PeerClosed                         bool // Conn.PeerClosed() after the call
-	ConnErr                            error
+	Readable                 int  // Conn.Readable() after the call
+	PeerClosed               bool // Conn.PeerClosed() after the call
+	ConnErr                  error
 }
 
 func (r *Record) String() string {

@@ -642,6 +642,42 @@ func TestSynCookieLifetime(t *testing.T) {
 	}
 }
 
+// TestSynCookieTimestampsLater: a connection made by a cookie, with
+// timestamps, takes TS.Recent from the first text that follows (RFC 7323
+// 4.3: the segment starts at Last.ACK.sent, which the cookie's ACK set),
+// for ISNs anywhere in the sequence space (keys chosen so that some are
+// far from the wrap); invariant 39 judges every step too.
+func TestSynCookieTimestampsLater(t *testing.T) {
+	for key := byte(1); key <= 6; key++ {
+		cfg := testCfg()
+		cfg.ISNKey = [16]byte{key}
+		cfg.SYNCookies = true
+		w := NewWorld(Options{Config: cfg})
+		w.Listen(simnet.B)
+		w.Connect(simnet.A)
+		w.Deliver(simnet.A, 0) // the SYN: a cookie SYN+ACK
+		w.Deliver(simnet.B, 0) // A: ESTABLISHED, its ACK in flight
+		w.Deliver(simnet.A, 0) // the cookie's ACK: B ESTABLISHED
+		if w.State(simnet.B) != machine.StateEstablished || !w.Net().Conn(simnet.B).Vars().Opts.Has(machine.OptTimestamps) {
+			t.Fatalf("key %d: B in %v with options %v; want ESTABLISHED by a cookie with timestamps\n%s", key, w.State(simnet.B), w.Net().Conn(simnet.B).Vars().Opts, w.Trace())
+		}
+		w.AdvanceBy(10 * time.Millisecond) // A's clock moves: its next TSval is new
+		w.Write(simnet.A, 3)
+		text := w.Net().Link(simnet.A)
+		if len(text) != 1 {
+			t.Fatalf("key %d: A sent %d segments for 3 bytes", key, len(text))
+		}
+		tsval := text[0].Seg.TSVal
+		w.Deliver(simnet.A, 0)
+		if err := w.Err(); err != nil {
+			t.Fatalf("key %d: %v", key, err)
+		}
+		if got := w.Net().Conn(simnet.B).Vars().TSRecent; got != tsval {
+			t.Fatalf("key %d: B's TS.Recent %d after A's text with TSval %d (ISN %d)", key, got, tsval, w.Net().Conn(simnet.B).Vars().IRS)
+		}
+	}
+}
+
 // TestSynCookieForgeries: a listener with SYN cookies gets a SYN, then
 // the ACK of its cookie with one hashed field altered (the MSS bits, the
 // ISN it answers, the counter, the option bits or the hash itself),

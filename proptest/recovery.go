@@ -262,6 +262,27 @@ func (w *World) checkRecoveryCounters(r *simnet.Record) {
 	}
 }
 
+// checkHighRxtBound is invariant 35 for HighRxt: it only ever moves up to
+// the end of what this event resent (a FIN counting one) or to SND.UNA,
+// never beyond: a HighRxt ahead of what was resent would skip the lost
+// sequence space between.
+func (w *World) checkHighRxtBound(r *simnet.Record) {
+	b, a := &r.Before, &r.After
+	if !a.SynAcked || !b.SynAcked || a.HighRxt == b.HighRxt {
+		return
+	}
+	bound := max32seq(b.HighRxt, a.SndUna)
+	for i := range r.Out {
+		o := &r.Out[i]
+		if !o.Flags.Has(machine.RST) && o.Len() > 0 && machine.SeqLT(o.Seq, b.SndNxt) {
+			bound = max32seq(bound, o.Seq+o.Len())
+		}
+	}
+	if machine.SeqGT(a.HighRxt, bound) {
+		w.fail(35, "%v's HighRxt moved from %d to %d on %v, beyond what it resent and SND.UNA (%d)", r.Side, b.HighRxt, a.HighRxt, describe(r), bound)
+	}
+}
+
 // checkSynResent is invariant 35 in the handshake: a retransmission
 // timeout in SYN-SENT or SYN-RECEIVED sends the SYN (SYN+ACK) again,
 // <SEQ=ISS>.

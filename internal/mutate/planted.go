@@ -233,6 +233,8 @@ var plantedBugs = []planted{
 		[]edit{{"output.go", "\t\t\tif c.holeRecovery() {\n\t\t\t\tc.repairHoles()\n\t\t\t}\n", "\n"}}},
 	{"highrxt-lags", 35, "an ACK does not carry HighRxt along: it lags SND.UNA, and 2^31 bytes later compares as ahead of every hole",
 		[]edit{{"output.go", "\tt.highRxt = seqMax(t.highRxt, ack)\n", "\n"}}},
+	{"highrxt-ahead", 35, "a resend once the FIN is sent counts the FIN whether it rode along or not: HighRxt passes what was resent, skipping a byte of a lost hole",
+		[]edit{{"recovery.go", "\t\tif t.finSent && start+n == t.finSeq {\n", "\t\tif t.finSent || start+n == t.finSeq {\n"}}},
 	{"fast-recovery-uncounted", 35, "a fast retransmit is not counted: the operator's FastRecovery counter stays behind",
 		[]edit{{"congestion.go", "\t\tc.count.FastRecovery++\n", "\n"}}},
 	{"sack-loss-ignored", 35, "the scoreboard never declares the head lost: with SACK, fast retransmit waits for the third duplicate ACK (RFC 6675 5)",

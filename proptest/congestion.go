@@ -60,23 +60,23 @@ func (w *World) checkCongestionWindow(r *simnet.Record) {
 	}
 }
 
-// checkInitialWindow is invariant 48 where congestion control starts: the
-// event that acknowledges this side's SYN leaves cwnd at RFC 6928's
-// initial window, min(10 SMSS, max(2 SMSS, 14600)), or at one SMSS when
-// the SYN or SYN+ACK had to be sent again on a timeout (RFC 6298 5.7, RFC
-// 5681 3.1).
+// checkInitialWindow is invariant 48 where congestion control starts (the
+// event that acknowledges this side's SYN, once it leaves the connection
+// open): cwnd starts at RFC 6928's initial window, min(10 SMSS, max(2
+// SMSS, 14600)), or at one SMSS when the SYN or SYN+ACK had to be sent
+// again on a timeout (RFC 6298 5.7, RFC 5681 3.1).
 func (w *World) checkInitialWindow(r *simnet.Record, g *flowGhost) {
 	b, a := &r.Before, &r.After
-	if b.SynAcked || !a.SynAcked || a.CCState != cc.StateSlowStart {
-		return
+	if b.Cwnd != 0 || a.Cwnd == 0 || !a.SynAcked {
+		return // not the event that started the Controller
 	}
 	mss := uint32(a.MSS)
 	want, why := min(10*mss, max(2*mss, 14600)), "RFC 6928's initial window"
 	if g.synRexmit {
 		want, why = mss, "one SMSS, the SYN having been sent again (RFC 6298 5.7)"
 	}
-	if a.Cwnd != want {
-		w.fail(48, "%v starts congestion control with cwnd %d after %v; want %s, %d", r.Side, a.Cwnd, describe(r), why, want)
+	if a.Cwnd != want || a.CCState != cc.StateSlowStart {
+		w.fail(48, "%v starts congestion control in %v with cwnd %d after %v; want SLOW-START and %s, %d", r.Side, a.CCState, a.Cwnd, describe(r), why, want)
 	}
 }
 

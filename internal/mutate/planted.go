@@ -326,6 +326,11 @@ var plantedAlso = map[string][]int{
 	// first check to see the difference may be the ACKs (4) or the
 	// text's place (26).
 	"synack-text-dropped": {4},
+	// A Step that stays in SLOW-START while its actions ran the fast
+	// retransmit: the FastRecovery counter rises without the state
+	// entering FAST-RECOVERY (35), unless the cross-check (49) sees it
+	// first.
+	"cc-step-wrong-target": {35},
 }
 
 // plantedPanics are the planted bugs that may also be caught by a panic

@@ -203,10 +203,7 @@ func TestClassifyZeroWindow(t *testing.T) {
 		t.Fatalf("RCV.WND %d with %d readable; want a full buffer", v.RcvWnd, b.Readable())
 	}
 	ack := p.A().Vars().SndNxt
-	for _, c := range []struct {
-		seg  Segment
-		want Event
-	}{
+	checkClassify(t, b, "zero window", []classifyCase{
 		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK}, EventRcvAck},
 		{Segment{Seq: v.RcvNxt + 1, Ack: ack, Flags: ACK}, EventRcvUnacceptable},
 		{Segment{Seq: v.RcvNxt - 1, Ack: ack, Flags: ACK}, EventRcvUnacceptable},
@@ -215,11 +212,7 @@ func TestClassifyZeroWindow(t *testing.T) {
 		{Segment{Seq: v.RcvNxt, Flags: PSH, Payload: []byte{1}}, EventRcvUnacceptable},
 		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK | FIN}, EventRcvUnacceptable},
 		{Segment{Seq: v.RcvNxt + 7, Flags: RST}, EventRcvRst},
-	} {
-		if got := b.Classify(&c.seg); got != c.want {
-			t.Errorf("zero window, %v seq=RCV.NXT%+d len=%d: %v, want %v", c.seg.Flags, int32(c.seg.Seq-v.RcvNxt), c.seg.Len(), got, c.want)
-		}
-	}
+	})
 	// An in-window RST test with a zero window: only the exact one counts.
 	rst := Segment{Seq: v.RcvNxt + 1, Flags: RST}
 	if r := b.Input(p.now, &rst); r != RuleSyncRcvRstOld {
@@ -242,19 +235,31 @@ func TestClassifyOneByteWindow(t *testing.T) {
 		t.Fatalf("RCV.WND %d with %d readable; the test needs 1", v.RcvWnd, b.Readable())
 	}
 	ack := p.A().Vars().SndNxt
-	for _, c := range []struct {
-		seg  Segment
-		want Event
-	}{
+	checkClassify(t, b, "one-byte window", []classifyCase{
 		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK, Payload: []byte{1}}, EventRcvData},
 		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK, Payload: []byte{1, 2, 3}}, EventRcvData},
 		{Segment{Seq: v.RcvNxt - 2, Ack: ack, Flags: ACK, Payload: []byte{1, 2, 3}}, EventRcvData},
 		{Segment{Seq: v.RcvNxt + 1, Ack: ack, Flags: ACK, Payload: []byte{1}}, EventRcvUnacceptable},
 		{Segment{Seq: v.RcvNxt, Ack: ack, Flags: ACK}, EventRcvAck},
 		{Segment{Seq: v.RcvNxt + 1, Ack: ack, Flags: ACK}, EventRcvUnacceptable},
-	} {
-		if got := b.Classify(&c.seg); got != c.want {
-			t.Errorf("one-byte window, %v seq=RCV.NXT%+d len=%d: %v, want %v", c.seg.Flags, int32(c.seg.Seq-v.RcvNxt), c.seg.Len(), got, c.want)
+	})
+}
+
+// classifyCase is a segment and the event Classify must give it.
+type classifyCase struct {
+	seg  Segment
+	want Event
+}
+
+// checkClassify classifies each case's segment on c (without input) and
+// reports every event that differs, the sequence number relative to
+// RCV.NXT.
+func checkClassify(t *testing.T, c *Conn, what string, cases []classifyCase) {
+	t.Helper()
+	nxt := c.Vars().RcvNxt
+	for _, k := range cases {
+		if got := c.Classify(&k.seg); got != k.want {
+			t.Errorf("%s, %v seq=RCV.NXT%+d len=%d: %v, want %v", what, k.seg.Flags, int32(k.seg.Seq-nxt), k.seg.Len(), got, k.want)
 		}
 	}
 }

@@ -60,6 +60,10 @@ func (w *World) checkCongestionWindow(r *simnet.Record) {
 	}
 }
 
+// initialWindow is RFC 6928's IW for an SMSS of mss: min(10 SMSS, max(2
+// SMSS, 14600)), the ghost's own (not package cc's) so that it judges it.
+func initialWindow(mss uint32) uint32 { return min(10*mss, max(2*mss, 14600)) }
+
 // checkInitialWindow is invariant 48 where congestion control starts (the
 // event that acknowledges this side's SYN, once it leaves the connection
 // open): cwnd starts at RFC 6928's initial window, min(10 SMSS, max(2
@@ -71,7 +75,7 @@ func (w *World) checkInitialWindow(r *simnet.Record, g *flowGhost) {
 		return // not the event that started the Controller
 	}
 	mss := uint32(a.MSS)
-	want, why := min(10*mss, max(2*mss, 14600)), "RFC 6928's initial window"
+	want, why := initialWindow(mss), "RFC 6928's initial window"
 	if g.synRexmit {
 		want, why = mss, "one SMSS, the SYN having been sent again (RFC 6298 5.7)"
 	}
@@ -100,7 +104,7 @@ func (w *World) checkIdleRestart(r *simnet.Record, g *flowGhost) {
 		return
 	}
 	mss := uint32(a.MSS)
-	restart := min(10*mss, max(2*mss, 14600), b.Cwnd)
+	restart := min(initialWindow(mss), b.Cwnd)
 	text := a.SndNxt - a.SndUna
 	if a.FinSent && text > 0 {
 		text-- // the FIN: no text

@@ -263,7 +263,7 @@ func (w *World) checkFlow(r *simnet.Record, fresh bool) {
 	if w.checkCongestionWindow(r); w.err != nil {
 		return
 	}
-	if w.checkHighRxtBound(r); w.err != nil {
+	if w.checkHighRxt(r); w.err != nil {
 		return
 	}
 	if w.checkRecoveryCounters(r); w.err != nil {

@@ -147,12 +147,6 @@ func (w *World) checkRecovery(r *simnet.Record, g *recoveryGhost, inWnd uint32, 
 	var holes []ghostHole
 	cursor := b.HighRxt
 	if holeRecovery(a) {
-		// HighRxt never lags SND.UNA: ACKs carry it along (else,
-		// 2^31 bytes later, it would compare as ahead of every hole).
-		if machine.SeqLT(a.HighRxt, a.SndUna) {
-			w.fail(35, "%v's HighRxt %d lags SND.UNA %d after %v", r.Side, a.HighRxt, a.SndUna, describe(r))
-			return
-		}
 		c := w.conn(r.Side)
 		holes = ghostHoles(c, a)
 		// Text sent after the pass's latest resend SACKed: what the pass
@@ -262,12 +256,18 @@ func (w *World) checkRecoveryCounters(r *simnet.Record) {
 	}
 }
 
-// checkHighRxtBound is invariant 35 for HighRxt: it only ever moves up to
-// the end of what this event resent (a FIN counting one) or to SND.UNA,
-// never beyond: a HighRxt ahead of what was resent would skip the lost
-// sequence space between.
-func (w *World) checkHighRxtBound(r *simnet.Record) {
+// checkHighRxt is invariant 35 for HighRxt, the end of what a recovery
+// resent. While the scoreboard drives recovery it never lags SND.UNA:
+// ACKs carry it along (else, 2^31 bytes later, it would compare as ahead
+// of every hole). And it only ever moves up to the end of what this event
+// resent (a FIN counting one) or to SND.UNA, never beyond: a HighRxt ahead
+// of what was resent would skip the lost sequence space between.
+func (w *World) checkHighRxt(r *simnet.Record) {
 	b, a := &r.Before, &r.After
+	if holeRecovery(a) && machine.SeqLT(a.HighRxt, a.SndUna) {
+		w.fail(35, "%v's HighRxt %d lags SND.UNA %d after %v", r.Side, a.HighRxt, a.SndUna, describe(r))
+		return
+	}
 	if !a.SynAcked || !b.SynAcked || a.HighRxt == b.HighRxt {
 		return
 	}

@@ -125,15 +125,14 @@ func unusedPorts(t *testing.T, n int) int {
 			used[int(p)] = true
 		}
 	}
-	for lo := 40000; lo+n <= 60000; lo++ {
-		free := true
-		for p := lo; p < lo+n && free; p++ {
-			if used[p] {
-				free, lo = false, p // the next window starts after p
-			}
+	run := 0 // free ports just below p
+	for p := 40000; p < 60000; p++ {
+		if used[p] {
+			run = 0
+			continue
 		}
-		if free {
-			return lo
+		if run++; run == n {
+			return p - n + 1
 		}
 	}
 	t.Fatalf("no %d consecutive free ports between 40000 and 60000", n)

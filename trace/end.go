@@ -67,8 +67,14 @@ type end struct {
 	rstNoAck  bool
 	lastIn    machine.Rule // the rule its latest input fired
 	lastInRst bool         // that input was a RST
-	dupAcks   int          // duplicate ACKs received in a row (for a retransmission's cause)
-	sackedNew bool         // the latest ACK it received SACKed new data
+	// lastInAck, lastInEnd: that input's ACK field (lastInHasAck: its ACK
+	// bit was on) and the end of its sequence space, for a RST that
+	// answers a copy of it the capture did not see.
+	lastInAck    uint32
+	lastInEnd    uint32
+	lastInHasAck bool
+	dupAcks      int  // duplicate ACKs received in a row (for a retransmission's cause)
+	sackedNew    bool // the latest ACK it received SACKed new data
 
 	// Its congestion control, as the second generated machine sees the
 	// ACKs it receives and the timeouts its retransmissions show (CUBIC,

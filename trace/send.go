@@ -211,10 +211,31 @@ func txRst(a *end, s *Segment, v *Verdict) *Deviation {
 		a.enter(st, s.Time)
 		return nil
 	}
+	if a.answersUnseenCopy(s) {
+		v.Send = machine.RuleClosedRcvSegment
+		v.Kind |= KindUnseenCopy
+		return nil
+	}
 	if a.lastInRst {
 		return deviation(v.Dir, a.lastIn, "RST answered with RST: in %v an incoming RST is dropped, never answered (RFC 9293 3.10.7)", a.state)
 	}
 	return deviation(v.Dir, a.lastIn, "RST with nothing to answer in %v: the spec sends RST only in reply to a segment that needs one or on ABORT of a synchronized connection", a.state)
+}
+
+// answersUnseenCopy reports whether s, a RST from a in CLOSED with nothing
+// owed, is the spec's reply (closed_rcv_segment, RFC 9293 3.10.7.1) to a
+// second copy of a's latest input: its peer's last ACK of a FIN, say,
+// duplicated by the network after the capture point. It cannot be when
+// the capture is taken at a (Options.At), which sees every copy a gets, or
+// when that input was a RST, which is never answered.
+func (a *end) answersUnseenCopy(s *Segment) bool {
+	if a.inOrder || a.state != machine.StateClosed || a.lastIn == machine.RuleNone || a.lastInRst {
+		return false
+	}
+	if a.lastInHasAck {
+		return s.Flags&machine.ACK == 0 && s.Seq == a.lastInAck // <SEQ=SEG.ACK><CTL=RST>
+	}
+	return s.Flags&machine.ACK != 0 && s.Seq == 0 && s.Ack == a.lastInEnd // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
 }
 
 func txSyn(a, b *end, s *Segment, v *Verdict) *Deviation {

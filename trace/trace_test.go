@@ -2,7 +2,9 @@ package trace
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/tcpfsm/tcpfsm/machine"
 )
@@ -85,6 +87,49 @@ func TestScenarios(t *testing.T) {
 			}
 			if fin != want {
 				t.Errorf("final states %v, the machines ended %v", fin, want)
+			}
+		})
+	}
+}
+
+// TestRstToUnseenCopy: the passive closer, CLOSED after the ACK of its FIN,
+// answers a second copy of that ACK with a RST. The network duplicated the
+// ACK after the capture point, so the capture shows the RST alone (seen in
+// TestKernelTrace, whose fault injector duplicates behind the capture). A
+// capture taken anywhere explains it as closed_rcv_segment answering an
+// unseen copy; one taken at the closer (Options.At), which sees every copy,
+// and a RST at another sequence number are deviations.
+func TestRstToUnseenCopy(t *testing.T) {
+	segs := record(t, scenarios()[0]) // client-closes: B ends in LAST-ACK -> CLOSED
+	last := segs[len(segs)-1]
+	if !last.fromA || last.seg.Flags != machine.ACK {
+		t.Fatalf("the scenario's last segment is %v from A, want the ACK of B's FIN", last.seg.Flags)
+	}
+	rst := func(seq uint32) []capSeg {
+		out := append(clone(segs), capSeg{at: last.at + time.Millisecond, fromA: false, seg: machine.Segment{Seq: seq, Flags: machine.RST}})
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		seq     uint32
+		opts    Options
+		explain bool
+	}{
+		{"anywhere", last.seg.Ack, Options{}, true},
+		{"at-the-closer", last.seg.Ack, Options{At: []netip.Addr{simB}}, false},
+		{"other-seq", last.seg.Ack + 1, Options{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := runCaptureWith(t, encodePcap(t, rst(tc.seq)), tc.opts)
+			v := c.segs[len(c.segs)-1]
+			if tc.explain {
+				if v.Deviation != nil || v.Send != machine.RuleClosedRcvSegment || v.Kind&KindUnseenCopy == 0 {
+					t.Fatalf("RST: send %v, kinds %v, deviation %+v; want closed_rcv_segment, unseen-copy", v.Send, v.Kind.Names(), v.Deviation)
+				}
+				return
+			}
+			if v.Deviation == nil {
+				t.Fatalf("RST explained as %v %v; want a deviation", v.Send, v.Kind.Names())
 			}
 		})
 	}

@@ -73,8 +73,9 @@ type end struct {
 	lastInAck    uint32
 	lastInEnd    uint32
 	lastInHasAck bool
-	dupAcks      int  // duplicate ACKs received in a row (for a retransmission's cause)
-	sackedNew    bool // the latest ACK it received SACKed new data
+	lastInFrom   machine.State // its state before that input
+	dupAcks      int           // duplicate ACKs received in a row (for a retransmission's cause)
+	sackedNew    bool          // the latest ACK it received SACKed new data
 
 	// Its congestion control, as the second generated machine sees the
 	// ACKs it receives and the timeouts its retransmissions show (CUBIC,

@@ -30,6 +30,7 @@ func receive(e, from *end, s *Segment) (machine.Event, machine.Rule) {
 		e.rcvNxt = s.Seq // the text before it is on its way (rcvSeen)
 	}
 	ev := r.classify()
+	e.lastInFrom = e.state
 	st, rule := machine.Step(e.state, ev, r)
 	if r.owe != 0 {
 		e.owe |= r.owe

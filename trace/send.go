@@ -95,18 +95,7 @@ func (p *probe) SendKeepalive()           { p.sends |= sentKeepalive }
 // a's machine sends s.
 func tx(a, b *end, s *Segment, v *Verdict) *Deviation {
 	v.Send, v.Hidden = machine.RuleNone, HiddenNone
-	f := s.Flags
-	var d *Deviation
-	switch {
-	case f&machine.RST != 0:
-		d = txRst(a, s, v)
-	case f&(machine.SYN|machine.ACK) == machine.SYN:
-		d = txSyn(a, b, s, v)
-	case f&machine.SYN != 0:
-		d = txSynack(a, b, s, v)
-	default:
-		d = txSync(a, b, s, v)
-	}
+	d := txBy(a, b, s, v)
 	if d != nil && a.lateCopy(s) {
 		// Nothing in it is newer than what a sent before: a copy the
 		// network delayed or duplicated on the way to the capture point.
@@ -115,8 +104,43 @@ func tx(a, b *end, s *Segment, v *Verdict) *Deviation {
 		v.Send, v.Hidden = machine.RuleNone, HiddenNone
 		return nil
 	}
+	if d != nil && a.inputLost(s) {
+		// a goes on as if the segment that closed it never came: it
+		// was lost after the capture point. a is where it was before.
+		a.enter(a.lastInFrom, s.Time)
+		a.lastIn = machine.RuleNone
+		v.Before[v.Dir] = a.state
+		v.Kind |= KindInputLost
+		d = txBy(a, b, s, v)
+	}
 	a.learn(s)
 	return d
+}
+
+// txBy judges s by the kind of segment it is.
+func txBy(a, b *end, s *Segment, v *Verdict) *Deviation {
+	f := s.Flags
+	switch {
+	case f&machine.RST != 0:
+		return txRst(a, s, v)
+	case f&(machine.SYN|machine.ACK) == machine.SYN:
+		return txSyn(a, b, s, v)
+	case f&machine.SYN != 0:
+		return txSynack(a, b, s, v)
+	}
+	return txSync(a, b, s, v)
+}
+
+// inputLost reports whether s, which a cannot send in CLOSED, shows that
+// the input that closed a (its peer's ACK of a's FIN, in LAST-ACK) never
+// reached it: a synchronized segment from an end whose latest input moved
+// it from a synchronized state to CLOSED. A capture taken at a
+// (Options.At) sees only what a got, so there it is a deviation. (txSync
+// refuses a segment in CLOSED before it changes anything, so s can be
+// judged again in the state a was in.)
+func (a *end) inputLost(s *Segment) bool {
+	return !a.inOrder && a.state == machine.StateClosed && s.Flags&(machine.SYN|machine.RST) == 0 &&
+		a.lastIn != machine.RuleNone && synchronized(a.lastInFrom)
 }
 
 // lateCopy reports whether s could be a copy of a segment a sent before,

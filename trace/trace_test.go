@@ -134,3 +134,48 @@ func TestRstToUnseenCopy(t *testing.T) {
 		})
 	}
 }
+
+// TestInputLost: the passive closer sends its FIN again after the capture
+// saw the peer's ACK of it: that ACK was lost after the capture point (seen
+// in TestKernelTrace, whose fault injector drops behind the capture). A
+// capture taken anywhere puts the closer back in LAST-ACK and explains the
+// FIN as a retransmission and the peer's second ACK as closing it; one
+// taken at the closer (Options.At) is a deviation.
+func TestInputLost(t *testing.T) {
+	segs := record(t, scenarios()[0]) // client-closes: B ends in LAST-ACK -> CLOSED
+	last := segs[len(segs)-1]
+	fin := -1
+	for i, c := range segs {
+		if !c.fromA && c.seg.Flags&machine.FIN != 0 {
+			fin = i
+		}
+	}
+	if !last.fromA || last.seg.Flags != machine.ACK || fin < 0 {
+		t.Fatalf("the scenario does not end with B's FIN and A's ACK of it")
+	}
+	again := segs[fin]
+	again.at = last.at + 200*time.Millisecond
+	again.seg.TSVal += 200 // a retransmission, not a late copy
+	ack := last
+	ack.at = again.at + time.Millisecond
+	out := append(clone(segs), again, ack)
+	t.Run("anywhere", func(t *testing.T) {
+		c, _ := runCaptureWith(t, encodePcap(t, out), Options{})
+		for _, v := range c.deviations() {
+			t.Errorf("frame %d: %+v", v.Seg.Frame, *v.Deviation)
+		}
+		v := c.segs[len(c.segs)-2]
+		if v.Kind&(KindInputLost|KindRetransmit) != KindInputLost|KindRetransmit || v.Before[1] != machine.StateLastAck {
+			t.Errorf("the FIN again: kinds %v, B %v before it; want input-lost, retransmit, from LAST-ACK", v.Kind.Names(), v.Before[1])
+		}
+		if fin := c.conns[0].Final(); fin[1] != machine.StateClosed {
+			t.Errorf("B ends in %v, want CLOSED", fin[1])
+		}
+	})
+	t.Run("at-the-closer", func(t *testing.T) {
+		c, _ := runCaptureWith(t, encodePcap(t, out), Options{At: []netip.Addr{simB}})
+		if v := c.segs[len(c.segs)-2]; v.Deviation == nil {
+			t.Errorf("the FIN again explained as %v %v; want a deviation", v.Send, v.Kind.Names())
+		}
+	})
+}

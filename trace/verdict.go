@@ -67,9 +67,10 @@ const (
 	KindDupAck                          // a duplicate ACK
 	KindReordered                       // its ACK is below one its sender sent before: reordered on the way to the capture point
 	KindUnseenCopy                      // a RST answering a copy of the peer's last segment that the network duplicated after the capture point
+	KindInputLost                       // its sender acts as if the peer's segment that closed it never came: lost after the capture point
 )
 
-var kindNames = [...]string{"retransmit", "fast-retransmit", "keepalive", "zero-window", "window-probe", "challenge-ack", "gap", "checksum-offload", "syn-cookie", "dup-ack", "reordered", "unseen-copy"}
+var kindNames = [...]string{"retransmit", "fast-retransmit", "keepalive", "zero-window", "window-probe", "challenge-ack", "gap", "checksum-offload", "syn-cookie", "dup-ack", "reordered", "unseen-copy", "input-lost"}
 
 // Names returns the kinds set in k.
 func (k Kind) Names() []string {

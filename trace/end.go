@@ -67,13 +67,7 @@ type end struct {
 	rstNoAck  bool
 	lastIn    machine.Rule // the rule its latest input fired
 	lastInRst bool         // that input was a RST
-	// lastInAck, lastInEnd: that input's ACK field (lastInHasAck: its ACK
-	// bit was on) and the end of its sequence space, for a RST that
-	// answers a copy of it the capture did not see.
-	lastInAck    uint32
-	lastInEnd    uint32
-	lastInHasAck bool
-	lastInFrom   machine.State // its state before that input
+	lastInFrom machine.State // its state before that input
 	dupAcks      int           // duplicate ACKs received in a row (for a retransmission's cause)
 	sackedNew    bool          // the latest ACK it received SACKed new data
 

@@ -43,7 +43,6 @@ func receive(e, from *end, s *Segment) (machine.Event, machine.Rule) {
 		e.rstSeq, e.rstAck = s.Ack, s.Seq+s.SeqLen()
 	}
 	e.lastIn, e.lastInRst = rule, s.Flags&machine.RST != 0
-	e.lastInAck, e.lastInEnd, e.lastInHasAck = s.Ack, s.Seq+s.SeqLen(), s.Flags&machine.ACK != 0
 	e.enter(st, s.Time)
 	return ev, rule
 }

@@ -122,7 +122,7 @@ func txBy(a, b *end, s *Segment, v *Verdict) *Deviation {
 	f := s.Flags
 	switch {
 	case f&machine.RST != 0:
-		return txRst(a, s, v)
+		return txRst(a, b, s, v)
 	case f&(machine.SYN|machine.ACK) == machine.SYN:
 		return txSyn(a, b, s, v)
 	case f&machine.SYN != 0:
@@ -209,7 +209,7 @@ func deviation(side int, expected machine.Rule, why string, args ...any) *Deviat
 	return d
 }
 
-func txRst(a *end, s *Segment, v *Verdict) *Deviation {
+func txRst(a, b *end, s *Segment, v *Verdict) *Deviation {
 	if a.owe&oweRst != 0 {
 		a.owe &^= oweRst
 		v.Send = a.oweRule
@@ -235,7 +235,7 @@ func txRst(a *end, s *Segment, v *Verdict) *Deviation {
 		a.enter(st, s.Time)
 		return nil
 	}
-	if a.answersUnseenCopy(s) {
+	if a.answersUnseenCopy(b, s) {
 		v.Send = machine.RuleClosedRcvSegment
 		v.Kind |= KindUnseenCopy
 		return nil
@@ -248,18 +248,22 @@ func txRst(a *end, s *Segment, v *Verdict) *Deviation {
 
 // answersUnseenCopy reports whether s, a RST from a in CLOSED with nothing
 // owed, is the spec's reply (closed_rcv_segment, RFC 9293 3.10.7.1) to a
-// second copy of a's latest input: its peer's last ACK of a FIN, say,
-// duplicated by the network after the capture point. It cannot be when
-// the capture is taken at a (Options.At), which sees every copy a gets, or
-// when that input was a RST, which is never answered.
-func (a *end) answersUnseenCopy(s *Segment) bool {
+// copy of a segment its peer b sent before, which the network duplicated
+// or held back after the capture point: b's last ACK of a's FIN arriving
+// twice, or b's FIN arriving again after that ACK. The reply is
+// <SEQ=SEG.ACK><CTL=RST>, so its sequence number is one b acknowledged; or
+// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> to a segment without ACK. It
+// cannot be when the capture is taken at a (Options.At), which sees every
+// copy a gets, or when a's latest input was a RST, which is never
+// answered.
+func (a *end) answersUnseenCopy(b *end, s *Segment) bool {
 	if a.inOrder || a.state != machine.StateClosed || a.lastIn == machine.RuleNone || a.lastInRst {
 		return false
 	}
-	if a.lastInHasAck {
-		return s.Flags&machine.ACK == 0 && s.Seq == a.lastInAck // <SEQ=SEG.ACK><CTL=RST>
+	if s.Flags&machine.ACK == 0 {
+		return b.ackSent && a.issSet && machine.SeqGT(s.Seq, a.iss) && machine.SeqLEQ(s.Seq, b.lastAck)
 	}
-	return s.Flags&machine.ACK != 0 && s.Seq == 0 && s.Ack == a.lastInEnd // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+	return s.Seq == 0 && b.issSet && machine.SeqGT(s.Ack, b.iss) && machine.SeqLEQ(s.Ack, b.sndNxt)
 }
 
 func txSyn(a, b *end, s *Segment, v *Verdict) *Deviation {

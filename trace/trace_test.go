@@ -93,17 +93,27 @@ func TestScenarios(t *testing.T) {
 }
 
 // TestRstToUnseenCopy: the passive closer, CLOSED after the ACK of its FIN,
-// answers a second copy of that ACK with a RST. The network duplicated the
-// ACK after the capture point, so the capture shows the RST alone (seen in
-// TestKernelTrace, whose fault injector duplicates behind the capture). A
-// capture taken anywhere explains it as closed_rcv_segment answering an
-// unseen copy; one taken at the closer (Options.At), which sees every copy,
-// and a RST at another sequence number are deviations.
+// answers with a RST a second copy of that ACK, or of the peer's FIN held
+// back. The network duplicated or delayed it after the capture point, so
+// the capture shows the RST alone (seen in TestKernelTrace, whose fault
+// injector sits behind the capture). A capture taken anywhere explains it
+// as closed_rcv_segment answering an unseen copy; one taken at the closer
+// (Options.At), which sees every copy, and a RST at a sequence number the
+// peer never acknowledged are deviations.
 func TestRstToUnseenCopy(t *testing.T) {
 	segs := record(t, scenarios()[0]) // client-closes: B ends in LAST-ACK -> CLOSED
 	last := segs[len(segs)-1]
 	if !last.fromA || last.seg.Flags != machine.ACK {
 		t.Fatalf("the scenario's last segment is %v from A, want the ACK of B's FIN", last.seg.Flags)
+	}
+	var finAck uint32 // the ACK field of A's FIN
+	for _, c := range segs {
+		if c.fromA && c.seg.Flags&machine.FIN != 0 {
+			finAck = c.seg.Ack
+		}
+	}
+	if finAck == last.seg.Ack {
+		t.Fatal("A's FIN acknowledges B's FIN: no earlier ACK to answer")
 	}
 	rst := func(seq uint32) []capSeg {
 		out := append(clone(segs), capSeg{at: last.at + time.Millisecond, fromA: false, seg: machine.Segment{Seq: seq, Flags: machine.RST}})
@@ -116,8 +126,9 @@ func TestRstToUnseenCopy(t *testing.T) {
 		explain bool
 	}{
 		{"anywhere", last.seg.Ack, Options{}, true},
+		{"earlier-fin", finAck, Options{}, true},
 		{"at-the-closer", last.seg.Ack, Options{At: []netip.Addr{simB}}, false},
-		{"other-seq", last.seg.Ack + 1, Options{}, false},
+		{"never-acknowledged", last.seg.Ack + 1, Options{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := runCaptureWith(t, encodePcap(t, rst(tc.seq)), tc.opts)

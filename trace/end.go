@@ -60,16 +60,16 @@ type end struct {
 	rstSentSeq uint32
 	finRcvd    bool // the peer's FIN is accepted
 
-	owe       owed         // replies the spec requires of it, not yet seen
-	oweRule   machine.Rule // the rule that made the latest of them owed
-	rstSeq    uint32       // the RST it owes: <SEQ=rstSeq>, or <SEQ=0><ACK=rstAck> if rstNoAck
-	rstAck    uint32
-	rstNoAck  bool
-	lastIn    machine.Rule // the rule its latest input fired
-	lastInRst bool         // that input was a RST
+	owe        owed         // replies the spec requires of it, not yet seen
+	oweRule    machine.Rule // the rule that made the latest of them owed
+	rstSeq     uint32       // the RST it owes: <SEQ=rstSeq>, or <SEQ=0><ACK=rstAck> if rstNoAck
+	rstAck     uint32
+	rstNoAck   bool
+	lastIn     machine.Rule  // the rule its latest input fired
+	lastInRst  bool          // that input was a RST
 	lastInFrom machine.State // its state before that input
-	dupAcks      int           // duplicate ACKs received in a row (for a retransmission's cause)
-	sackedNew    bool          // the latest ACK it received SACKed new data
+	dupAcks    int           // duplicate ACKs received in a row (for a retransmission's cause)
+	sackedNew  bool          // the latest ACK it received SACKed new data
 
 	// Its congestion control, as the second generated machine sees the
 	// ACKs it receives and the timeouts its retransmissions show (CUBIC,

@@ -66,7 +66,7 @@ const (
 	KindCookie                          // a SYN+ACK carrying a SYN cookie
 	KindDupAck                          // a duplicate ACK
 	KindReordered                       // its ACK is below one its sender sent before: reordered on the way to the capture point
-	KindUnseenCopy                      // a RST answering a copy of the peer's last segment that the network duplicated after the capture point
+	KindUnseenCopy                      // a RST answering a copy of one of the peer's segments that the network duplicated or delayed after the capture point
 	KindInputLost                       // its sender acts as if the peer's segment that closed it never came: lost after the capture point
 )
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -257,7 +258,12 @@ func startTcpfsmPlain() (stackUnderTest, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	return newTcpfsm(&plainTUN{f: os.NewFile(uintptr(fd), name), mtu: 1500}, netip.MustParseAddr("10.84.0.2"), netip.MustParseAddr("10.84.0.1"))
+	dev, err := newPlainTUN(os.NewFile(uintptr(fd), name), 1500)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return newTcpfsm(dev, netip.MustParseAddr("10.84.0.2"), netip.MustParseAddr("10.84.0.1"))
 }
 
 func newTcpfsm(dev tunnet.Device, addr, kern netip.Addr) (stackUnderTest, error) {
@@ -285,9 +291,36 @@ func (t *tcpfsmStack) Close() error           { return t.s.Close() }
 
 // plainTUN is a tunnet.Device on a TUN without offloads: one packet per
 // read(2) and write(2), through the Go poller (so Close wakes a read).
+// After a full-sized packet it also takes, without waiting, what else the
+// kernel has queued (up to plainBatch), as the runtime's own reader does on
+// a TUN with offloads: the stack then answers the whole batch with one ACK
+// per connection, as GRO lets a kernel do. A smaller packet is handed over
+// alone, so a request or an ACK costs no extra read(2).
 type plainTUN struct {
 	f   *os.File
+	raw syscall.RawConn
 	mtu int
+
+	// The drain's arguments and result, for drainFn (bound once, so a
+	// read does not allocate; one goroutine reads).
+	bufs    [][]byte
+	sizes   []int
+	offset  int
+	got     int
+	drainFn func(fd uintptr) bool
+}
+
+// plainBatch is the most packets one ReadBatch of a plainTUN returns.
+const plainBatch = 16
+
+func newPlainTUN(f *os.File, mtu int) (*plainTUN, error) {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	p := &plainTUN{f: f, raw: raw, mtu: mtu}
+	p.drainFn = p.drain
+	return p, nil
 }
 
 func (p *plainTUN) ReadBatch(bufs [][]byte, sizes []int, offset int) (int, error) {
@@ -296,7 +329,27 @@ func (p *plainTUN) ReadBatch(bufs [][]byte, sizes []int, offset int) (int, error
 		return 0, err
 	}
 	sizes[0] = n
-	return 1, nil
+	if n < p.mtu || len(bufs) == 1 {
+		return 1, nil
+	}
+	p.bufs, p.sizes, p.offset, p.got = bufs, sizes, offset, 1
+	_ = p.raw.Read(p.drainFn) // on an error the packets read stand; the next read reports it
+	p.bufs, p.sizes = nil, nil
+	return p.got, nil
+}
+
+// drain reads what is queued, never waiting: it returns true, so the
+// poller never parks it, whatever read(2) said.
+func (p *plainTUN) drain(fd uintptr) bool {
+	for p.got < len(p.bufs) {
+		m, err := unix.Read(int(fd), p.bufs[p.got][p.offset:])
+		if err != nil || m <= 0 {
+			break
+		}
+		p.sizes[p.got] = m
+		p.got++
+	}
+	return true
 }
 
 func (p *plainTUN) WriteBatch(bufs [][]byte, offset int) error {
@@ -308,6 +361,6 @@ func (p *plainTUN) WriteBatch(bufs [][]byte, offset int) error {
 	return nil
 }
 
-func (p *plainTUN) BatchSize() int { return 1 }
+func (p *plainTUN) BatchSize() int { return plainBatch }
 func (p *plainTUN) MTU() int       { return p.mtu }
 func (p *plainTUN) Close() error   { return p.f.Close() }

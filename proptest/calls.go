@@ -203,9 +203,14 @@ func (w *World) Abort(s simnet.Side) {
 	w.moved()
 }
 
+// inFlight reports whether side from has an i-th segment in flight.
+func (w *World) inFlight(from simnet.Side, i int) bool {
+	return i >= 0 && i < len(w.net.Link(from))
+}
+
 // Deliver hands the i-th segment in flight from side `from` to its peer.
 func (w *World) Deliver(from simnet.Side, i int) bool {
-	if i < 0 || i >= len(w.net.Link(from)) {
+	if !w.inFlight(from, i) {
 		return false
 	}
 	w.net.Deliver(from, i)
@@ -218,7 +223,7 @@ func (w *World) Deliver(from simnet.Side, i int) bool {
 
 // Drop loses the i-th segment in flight from side `from`.
 func (w *World) Drop(from simnet.Side, i int) bool {
-	if i < 0 || i >= len(w.net.Link(from)) {
+	if !w.inFlight(from, i) {
 		return false
 	}
 	p := w.net.Link(from)[i]
@@ -232,7 +237,7 @@ func (w *World) Drop(from simnet.Side, i int) bool {
 
 // Duplicate copies the i-th segment in flight from side `from`.
 func (w *World) Duplicate(from simnet.Side, i int) bool {
-	if i < 0 || i >= len(w.net.Link(from)) {
+	if !w.inFlight(from, i) {
 		return false
 	}
 	w.net.Duplicate(from, i)

@@ -66,9 +66,9 @@ func initialWindow(mss uint32) uint32 { return min(10*mss, max(2*mss, 14600)) }
 
 // checkInitialWindow is invariant 48 where congestion control starts (the
 // event that acknowledges this side's SYN, once it leaves the connection
-// open): cwnd starts at RFC 6928's initial window, min(10 SMSS, max(2
-// SMSS, 14600)), or at one SMSS when the SYN or SYN+ACK had to be sent
-// again on a timeout (RFC 6298 5.7, RFC 5681 3.1).
+// open): cwnd starts at RFC 6928's initial window (initialWindow), or at
+// one SMSS when the SYN or SYN+ACK had to be sent again on a timeout (RFC
+// 6298 5.7, RFC 5681 3.1).
 func (w *World) checkInitialWindow(r *simnet.Record, g *flowGhost) {
 	b, a := &r.Before, &r.After
 	if b.Cwnd != 0 || a.Cwnd == 0 || !a.SynAcked {
